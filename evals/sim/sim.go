@@ -83,4 +83,3 @@ type Result struct {
 	Config  Config         `json:"-"`
 	Scalers []ScalerResult `json:"scalers"`
 }
-
