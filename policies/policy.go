@@ -9,6 +9,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Policy is what stuurman may do to a workload. The zero value of every
@@ -163,8 +165,16 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return d.parse(s)
 }
 
-// UnmarshalText reads a duration string (used by the YAML decoder).
+// UnmarshalText reads a duration string.
 func (d *Duration) UnmarshalText(b []byte) error { return d.parse(string(b)) }
+
+// UnmarshalYAML reads a duration string, naming its line on error.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if err := d.parse(n.Value); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
 
 func (d *Duration) parse(s string) error {
 	v, err := time.ParseDuration(strings.TrimSpace(s))

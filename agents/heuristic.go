@@ -1,0 +1,168 @@
+package agents
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/stuurman/stuurman/forecast"
+)
+
+// HeuristicConfig tunes the Heuristic agent. The zero value of each field
+// selects the default documented on it.
+type HeuristicConfig struct {
+	// ReactiveUtilization is the per-pod utilisation the reactive floor
+	// aims for, as the HPA's target: floor = ceil(latest demand /
+	// (capacity per pod × ReactiveUtilization)). Default 0.9.
+	ReactiveUtilization float64
+	// MaxMASE is the backtest MASE above which the forecast is not trusted.
+	// Default 1.0 (the model must at least match its naive yardstick on
+	// average over the lead time).
+	MaxMASE float64
+	// MinHistory is the least history the forecast must rest on to be
+	// trusted, in observed samples. Default 2880 (two days of minutes).
+	MinHistory int
+}
+
+func (c HeuristicConfig) withDefaults() HeuristicConfig {
+	if c.ReactiveUtilization == 0 {
+		c.ReactiveUtilization = 0.9
+	}
+	if c.MaxMASE == 0 {
+		c.MaxMASE = 1.0
+	}
+	if c.MinHistory == 0 {
+		c.MinHistory = 2880
+	}
+	return c
+}
+
+// Validate reports an invalid field by name.
+func (c HeuristicConfig) Validate() error {
+	c = c.withDefaults()
+	if !(c.ReactiveUtilization > 0 && c.ReactiveUtilization <= 1) {
+		return fmt.Errorf("agents: ReactiveUtilization: must be in (0, 1], got %v", c.ReactiveUtilization)
+	}
+	if !(c.MaxMASE > 0) {
+		return fmt.Errorf("agents: MaxMASE: must be > 0, got %v", c.MaxMASE)
+	}
+	if c.MinHistory < 0 {
+		return fmt.Errorf("agents: MinHistory: must be >= 0, got %d", c.MinHistory)
+	}
+	return nil
+}
+
+// Heuristic is the default, deterministic agent.
+//
+// It proposes replicas = max(predictive, reactive) where
+//
+//	predictive = ceil(max upper forecast bound over the lead time / capacity per pod)
+//	reactive   = ceil(latest observed demand / (capacity per pod × ReactiveUtilization))
+//
+// The reactive floor is the HPA's arithmetic on the latest observation, so
+// the agent never asks for less than a reactive scaler would when the
+// forecast misses a surge. When the forecast is not trusted (MASE unknown
+// or above MaxMASE, or fewer than MinHistory observed samples), it ignores
+// the forecast: it proposes the reactive floor if that is above the
+// current count and holds otherwise — it never scales down on a forecast
+// it does not trust. With no observation at all it holds.
+type Heuristic struct {
+	cfg HeuristicConfig
+}
+
+var _ Agent = (*Heuristic)(nil)
+
+// NewHeuristic returns the heuristic agent, or an error naming an invalid
+// field of cfg.
+func NewHeuristic(cfg HeuristicConfig) (*Heuristic, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Heuristic{cfg: cfg.withDefaults()}, nil
+}
+
+// Name returns "heuristic".
+func (h *Heuristic) Name() string { return "heuristic" }
+
+// Propose returns exactly one proposal: a scale or a hold.
+func (h *Heuristic) Propose(_ context.Context, s Situation) ([]Proposal, error) {
+	cur := s.State.Replicas
+	p := Proposal{Workload: s.Workload, From: cur, Agent: h.Name(), Action: Action{Kind: ActionHold}, Evidence: map[string]float64{}}
+	capacity := s.State.CapacityPerPod
+	if !(capacity > 0) {
+		return nil, fmt.Errorf("agents: heuristic: capacity per pod must be > 0, got %v", capacity)
+	}
+	latest, at := s.Demand.Last()
+	if at < 0 {
+		p.Reason = "no demand observed yet: hold"
+		return []Proposal{p}, nil
+	}
+	p.Evidence["latest_demand"] = latest
+	p.Evidence["capacity_per_pod"] = capacity
+	p.Evidence["current_replicas"] = float64(cur)
+	reactive := ceilPods(latest / (capacity * h.cfg.ReactiveUtilization))
+	p.Evidence["reactive_replicas"] = float64(reactive)
+
+	f := s.Forecast
+	horizon := 0
+	if f.Step > 0 {
+		horizon = int(math.Ceil(float64(s.LeadTime) / float64(f.Step)))
+	}
+	upper := f.MaxUpper(max(horizon, 1))
+	p.Evidence["forecast_mase"] = f.MASE
+	p.Evidence["history"] = float64(f.History)
+	trusted, why := h.trust(f, upper)
+	if !trusted {
+		p.Confidence = 0.5
+		if reactive > cur {
+			p.Action = Action{Kind: ActionScale, Replicas: reactive}
+			p.Reason = fmt.Sprintf("forecast not trusted (%s); latest demand %.4g needs %d pods at %.0f%% of %.4g per pod: scale up reactively",
+				why, latest, reactive, 100*h.cfg.ReactiveUtilization, capacity)
+		} else {
+			p.Reason = fmt.Sprintf("forecast not trusted (%s) and latest demand %.4g needs no more than %d pods: hold", why, latest, cur)
+		}
+		return []Proposal{p}, nil
+	}
+
+	predictive := ceilPods(upper / capacity)
+	p.Evidence["forecast_upper"] = upper
+	p.Evidence["forecast_point"] = f.MaxPoint(max(horizon, 1))
+	p.Evidence["predictive_replicas"] = float64(predictive)
+	target := max(predictive, reactive)
+	p.Confidence = 1 / (1 + f.MASE)
+	source := fmt.Sprintf("forecast upper bound %.4g over the next %v (%s, MASE %.2f) needs %d pods at %.4g per pod",
+		upper, s.LeadTime, f.Model, f.MASE, predictive, capacity)
+	if reactive > predictive {
+		source += fmt.Sprintf("; latest demand %.4g needs %d (reactive floor)", latest, reactive)
+	}
+	switch {
+	case target == cur:
+		p.Reason = source + ": hold"
+	default:
+		p.Action = Action{Kind: ActionScale, Replicas: target}
+		p.Reason = fmt.Sprintf("%s: scale %d → %d", source, cur, target)
+	}
+	return []Proposal{p}, nil
+}
+
+func (h *Heuristic) trust(f forecast.Forecast, upper float64) (bool, string) {
+	switch {
+	case f.Len() == 0 || math.IsNaN(upper):
+		return false, "no forecast"
+	case f.History < h.cfg.MinHistory:
+		return false, fmt.Sprintf("%d samples of history, fewer than %d", f.History, h.cfg.MinHistory)
+	case math.IsNaN(f.MASE):
+		return false, "backtest error unknown"
+	case f.MASE > h.cfg.MaxMASE:
+		return false, fmt.Sprintf("backtest MASE %.2f above %.2f", f.MASE, h.cfg.MaxMASE)
+	}
+	return true, ""
+}
+
+func ceilPods(x float64) int {
+	if math.IsNaN(x) || x <= 0 {
+		return 0
+	}
+	// Guard against float noise: 3.0000000001 pods is 3 pods.
+	return int(math.Ceil(x - 1e-9))
+}
