@@ -1,0 +1,125 @@
+package forecast
+
+import (
+	"bufio"
+	"fmt"
+	"github.com/stuurman/stuurman/metrics"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nasaTraceEnv names the environment variable holding the path of the NASA
+// HTTP per-minute trace (columns timestamp,value; RFC3339), e.g.
+// /work/shared/data/traces/nasa_http_1995_per_minute.csv. The tests in this
+// file are a manual sanity check on real data and skip without it:
+//
+//	FORECAST_NASA_TRACE=/work/shared/data/traces/nasa_http_1995_per_minute.csv \
+//		go test -run NASA -v ./forecast/
+const nasaTraceEnv = "FORECAST_NASA_TRACE"
+
+// loadNASA reads the trace, filling missing minutes with NaN.
+func loadNASA(t testing.TB) []float64 {
+	path := os.Getenv(nasaTraceEnv)
+	if path == "" {
+		t.Skip("set " + nasaTraceEnv + " to run")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	var ys []float64
+	var prev time.Time
+	for sc.Scan() {
+		parts := strings.Split(sc.Text(), ",")
+		ts, err := time.Parse(time.RFC3339, parts[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := strconv.ParseFloat(parts[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !prev.IsZero() {
+			for d := ts.Sub(prev); d > time.Minute; d -= time.Minute {
+				ys = append(ys, nan)
+			}
+		}
+		prev = ts
+		ys = append(ys, v)
+	}
+	return ys
+}
+
+func TestNASAModels(t *testing.T) {
+	y := loadNASA(t)
+	t.Logf("n=%d gaps=%d", len(y), len(y)-observed(y))
+	w := y[:20160]
+	t0 := time.Now()
+	p, a := DetectPeriod(w, 2, 5000)
+	t.Logf("detect %d %.3f in %v", p, a, time.Since(t0))
+	t0 = time.Now()
+	p, a = BestCandidatePeriod(w, CandidatePeriods(time.Minute))
+	t.Logf("cand %d %.3f in %v", p, a, time.Since(t0))
+	acf := autocorrelation(w, 3000)
+	for _, k := range []int{1, 5, 30, 60, 120, 360, 720, 1440, 2880} {
+		t.Logf("acf[%d]=%.3f", k, acf[k])
+	}
+	t0 = time.Now()
+	st, err := HoltWinters{}.Fit(w, 1440)
+	t.Logf("fit %v err=%v params=%+v", time.Since(t0), err, st.(*HoltWintersState).Params())
+	for _, m := range []Model{SeasonalNaive{}, HoltWinters{}} {
+		for _, per := range []int{0, 1440} {
+			t0 = time.Now()
+			r, err := Backtest(m, w, per, 60, 50)
+			if err != nil {
+				t.Log(err)
+				continue
+			}
+			t.Logf("%s p=%d MASE=%.3f mae1=%.2f mae60=%.2f scale=%.2f %v", m.Name(), per, r.MeanMASE, r.MAE[0], r.MAE[59], r.Scale, time.Since(t0))
+		}
+	}
+}
+
+func TestNASAReplay(t *testing.T) {
+	y := loadNASA(t)
+	f, err := NewForecaster(Config{Horizon: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(1995, 7, 1, 4, 0, 0, 0, time.UTC)
+	t0 := time.Now()
+	var sumAbs, n float64
+	var cover int
+	models := map[string]int{}
+	for i := 1; i < len(y)-1; i++ {
+		s := metrics.Series{Start: start, Step: time.Minute, Values: y[:i]}
+		fc, err := f.Forecast(s)
+		if err != nil {
+			t.Fatalf("i=%d: %v", i, err)
+		}
+		models[fmt.Sprintf("%s/%d/%.2f", fc.Model, fc.Period, fc.MASE)]++
+		if a := y[i]; !math.IsNaN(a) {
+			sumAbs += math.Abs(a - fc.Point[0])
+			n++
+			if a >= fc.Lower[0] && a <= fc.Upper[0] {
+				cover++
+			}
+		}
+		if i%14400 == 0 {
+			t.Logf("i=%d %s p=%d MASE=%.3f hist=%d note=%q pt=%.1f [%.1f,%.1f] elapsed %v", i, fc.Model, fc.Period, fc.MASE, fc.History, fc.Note, fc.Point[0], fc.Lower[0], fc.Upper[0], time.Since(t0))
+		}
+	}
+	t.Logf("replay %v; MAE1=%.2f coverage=%.3f", time.Since(t0), sumAbs/n, float64(cover)/n)
+	for k, v := range models {
+		if v > 100 {
+			t.Logf("%s: %d", k, v)
+		}
+	}
+}
