@@ -1,60 +1,33 @@
 package forecast
 
 import (
-	"bufio"
 	"fmt"
-	"github.com/stuurman/stuurman/metrics"
 	"math"
 	"os"
-	"strconv"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stuurman/stuurman/metrics"
 )
 
-// nasaTraceEnv names the environment variable holding the path of the NASA
-// HTTP per-minute trace (columns timestamp,value; RFC3339), e.g.
-// /work/shared/data/traces/nasa_http_1995_per_minute.csv. The tests in this
-// file are a manual sanity check on real data and skip without it:
-//
-//	FORECAST_NASA_TRACE=/work/shared/data/traces/nasa_http_1995_per_minute.csv \
-//		go test -run NASA -v ./forecast/
-const nasaTraceEnv = "FORECAST_NASA_TRACE"
-
-// loadNASA reads the trace, filling missing minutes with NaN.
+// loadNASA reads the NASA HTTP per-minute trace from the evaluation data
+// (STUURMAN_DATA_DIR, set by `make test`; default ../../shared/data) and
+// skips when it is absent. Missing minutes are NaN.
 func loadNASA(t testing.TB) []float64 {
-	path := os.Getenv(nasaTraceEnv)
-	if path == "" {
-		t.Skip("set " + nasaTraceEnv + " to run")
+	dir := os.Getenv("STUURMAN_DATA_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "data")
 	}
-	f, err := os.Open(path)
+	path := filepath.Join(dir, "traces", "nasa_http_1995_per_minute.csv")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("evaluation data not found: %v", err)
+	}
+	s, err := metrics.ReadCSVFile(path, metrics.CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	var ys []float64
-	var prev time.Time
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), ",")
-		ts, err := time.Parse(time.RFC3339, parts[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := strconv.ParseFloat(parts[1], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !prev.IsZero() {
-			for d := ts.Sub(prev); d > time.Minute; d -= time.Minute {
-				ys = append(ys, nan)
-			}
-		}
-		prev = ts
-		ys = append(ys, v)
-	}
-	return ys
+	return s.Values
 }
 
 func TestNASAModels(t *testing.T) {

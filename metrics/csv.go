@@ -51,7 +51,8 @@ func (e *ParseError) Error() string {
 
 func (e *ParseError) Unwrap() error { return e.Err }
 
-// ReadCSVFile reads the CSV trace at path; see ReadCSV.
+// ReadCSVFile reads the CSV trace at path; see ReadCSV. The Series is named
+// after the file (without its extension).
 func ReadCSVFile(path string, opt CSVOptions) (Series, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -62,9 +63,7 @@ func ReadCSVFile(path string, opt CSVOptions) (Series, error) {
 	if err != nil {
 		return Series{}, err
 	}
-	if s.Name == "" {
-		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	}
+	s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	return s, nil
 }
 
@@ -75,6 +74,7 @@ func ReadCSVFile(path string, opt CSVOptions) (Series, error) {
 // ("804571200", decimals allowed), NAB's "2006-01-02 15:04:05", or, in a
 // column named offset_seconds, seconds since Origin. The rules:
 //
+//   - Lines starting with '#' are comments (e.g. a provenance line).
 //   - Rows may come in any order; they are sorted by time.
 //   - Two rows with the same timestamp are an error naming both lines.
 //   - The step is the most common spacing (or Options.Step); a timestamp
@@ -86,6 +86,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (Series, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
+	cr.Comment = '#'
 	header, err := cr.Read()
 	if err == io.EOF {
 		return Series{}, &ParseError{File: name, Line: 1, Err: errors.New("empty file: want a header such as \"timestamp,value\"")}
@@ -185,7 +186,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (Series, error) {
 		}
 		values[off/step] = r.v
 	}
-	return Series{Name: header[vi], Labels: map[string]string{"source": name}, Start: start, Step: step, Values: values}, nil
+	return Series{Name: header[vi], Labels: map[string]string{"source": name, "column": header[vi]}, Start: start, Step: step, Values: values}, nil
 }
 
 func csvErr(name string, err error) error {

@@ -37,6 +37,15 @@ type Report struct {
 	DecisionCount int
 	// Findings the model stage raised during the replay.
 	Findings []forecast.Finding
+	// CapacityPerPod is the demand one ready pod serves within its SLO, in
+	// the demand's units per step; the plots draw each scaler's capacity as
+	// Ready × CapacityPerPod. Zero means Sim.Config.CapacityPerPod; when
+	// both are zero no capacity is drawn.
+	CapacityPerPod float64
+	// DecisionRows caps the decisions table of the Markdown and HTML
+	// reports (the JSON holds every decision). Zero means 50; negative
+	// means no table.
+	DecisionRows int
 }
 
 // Parameter is one named setting of the run.

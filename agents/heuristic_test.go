@@ -1,0 +1,82 @@
+package agents
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stuurman/stuurman/forecast"
+	"github.com/stuurman/stuurman/metrics"
+)
+
+func TestHeuristic(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	hist := func(last float64) metrics.Series {
+		return metrics.Series{Start: now.Add(-3 * time.Minute), Step: time.Minute, Values: []float64{10, 20, last}}
+	}
+	fc := func(upper []float64, mase float64, history int) forecast.Forecast {
+		return forecast.Forecast{Start: now, Step: time.Minute, Point: upper, Lower: upper, Upper: upper, MASE: mase, History: history, Model: "m"}
+	}
+	tests := []struct {
+		name     string
+		cur      int
+		demand   metrics.Series
+		fc       forecast.Forecast
+		want     Action
+		inReason string
+	}{
+		// upper 450 over the 3-minute lead time at 100/pod: 5 pods; latest 200 / 90 = 3
+		{"predictive scale up", 2, hist(200), fc([]float64{300, 450, 400, 9999}, 0.5, 5000), Action{Kind: ActionScale, Replicas: 5}, "scale 2 → 5"},
+		// the 4th horizon (9999) is beyond the lead time and must be ignored; scale down to 3 (reactive floor)
+		{"reactive floor", 8, hist(250), fc([]float64{100, 100, 100, 9999}, 0.5, 5000), Action{Kind: ActionScale, Replicas: 3}, "reactive floor"},
+		{"hold when equal", 5, hist(200), fc([]float64{450, 450, 450}, 0.5, 5000), Action{Kind: ActionHold}, "hold"},
+		{"untrusted MASE: no scale down", 8, hist(100), fc([]float64{100, 100, 100}, 3, 5000), Action{Kind: ActionHold}, "MASE 3.00 above 1.00"},
+		{"untrusted NaN MASE: reactive up", 1, hist(450), fc([]float64{100, 100, 100}, math.NaN(), 5000), Action{Kind: ActionScale, Replicas: 5}, "backtest error unknown"},
+		{"short history", 8, hist(100), fc([]float64{100, 100, 100}, 0.5, 100), Action{Kind: ActionHold}, "fewer than 2880"},
+		{"no forecast", 3, hist(100), forecast.Forecast{}, Action{Kind: ActionHold}, "no forecast"},
+		{"no observation", 3, metrics.Series{Start: now, Step: time.Minute, Values: []float64{math.NaN()}}, fc([]float64{1000}, 0.5, 5000), Action{Kind: ActionHold}, "no demand observed"},
+	}
+	h, err := NewHeuristic(HeuristicConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Situation{Now: now, State: WorkloadState{Replicas: tc.cur, CapacityPerPod: 100}, Demand: tc.demand, Forecast: tc.fc, LeadTime: 3 * time.Minute}
+			ps, err := h.Propose(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ps) != 1 {
+				t.Fatalf("%d proposals, want 1", len(ps))
+			}
+			p := ps[0]
+			if p.Action != tc.want || p.From != tc.cur || p.Agent != "heuristic" {
+				t.Fatalf("proposal %+v, want action %+v from %d", p, tc.want, tc.cur)
+			}
+			if !strings.Contains(p.Reason, tc.inReason) {
+				t.Errorf("reason %q lacks %q", p.Reason, tc.inReason)
+			}
+			if p.Confidence < 0 || p.Confidence > 1 {
+				t.Errorf("confidence %v outside [0,1]", p.Confidence)
+			}
+		})
+	}
+}
+
+func TestHeuristicConfigValidation(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   HeuristicConfig
+		field string
+	}{
+		{HeuristicConfig{ReactiveUtilization: 1.5}, "ReactiveUtilization"},
+		{HeuristicConfig{MaxMASE: -1}, "MaxMASE"},
+		{HeuristicConfig{MinHistory: -1}, "MinHistory"},
+	} {
+		if _, err := NewHeuristic(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("NewHeuristic(%+v) = %v, want an error naming %s", tc.cfg, err, tc.field)
+		}
+	}
+}

@@ -1,0 +1,10 @@
+// Command stuurman scales and heals Kubernetes workloads before they hurt.
+//
+// It is the one place that builds concrete types and connects the pipeline's
+// stages (metrics → forecast → agents → policies → actuators). Subcommands:
+//
+//	stuurman recommend --trace FILE --out DIR   dry-run report on a recorded trace
+//	stuurman version                            print the version
+//
+// Run `stuurman help COMMAND` for the flags of each.
+package main
