@@ -78,17 +78,10 @@ func (r *Recorder) Total() int {
 }
 
 // Notable reports whether a decision is worth keeping in a report: it
-// changes the workload, or a rule clamped or denied it.
+// changes the workload, or it was not allowed. Holds — including proposals
+// that stabilisation turned into holds — are only counted.
 func Notable(d policies.Decision) bool {
-	if d.Changes() || d.Verdict != policies.Allow {
-		return true
-	}
-	for _, r := range d.Rules {
-		if r.Outcome != policies.Pass {
-			return true
-		}
-	}
-	return false
+	return d.Changes() || d.Verdict != policies.Allow
 }
 
 func describe(d policies.Decision) string {

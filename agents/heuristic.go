@@ -13,7 +13,7 @@ import (
 type HeuristicConfig struct {
 	// ReactiveUtilization is the per-pod utilisation the reactive floor
 	// aims for, as the HPA's target: floor = ceil(latest demand /
-	// (capacity per pod × ReactiveUtilization)). Default 0.9.
+	// (capacity per pod × ReactiveUtilization)). Default 0.8.
 	ReactiveUtilization float64
 	// MaxMASE is the backtest MASE above which the forecast is not trusted.
 	// Default 1.0 (the model must at least match its naive yardstick on
@@ -26,7 +26,7 @@ type HeuristicConfig struct {
 
 func (c HeuristicConfig) withDefaults() HeuristicConfig {
 	if c.ReactiveUtilization == 0 {
-		c.ReactiveUtilization = 0.9
+		c.ReactiveUtilization = 0.8
 	}
 	if c.MaxMASE == 0 {
 		c.MaxMASE = 1.0
@@ -113,16 +113,20 @@ func (h *Heuristic) Propose(_ context.Context, s Situation) ([]Proposal, error) 
 	p.Evidence["history"] = float64(f.History)
 	trusted, why := h.trust(f, upper)
 	if !trusted {
+		// Do not act on the forecast; act as a reactive scaler would.
 		p.Confidence = 0.5
-		if reactive > cur {
-			p.Action = Action{Kind: ActionScale, Replicas: reactive}
-			p.Reason = fmt.Sprintf("forecast not trusted (%s); latest demand %.4g needs %d pods at %.0f%% of %.4g per pod: scale up reactively",
-				why, latest, reactive, 100*h.cfg.ReactiveUtilization, capacity)
+		p.Evidence["trusted"] = 0
+		src := fmt.Sprintf("forecast not trusted (%s); latest demand %.4g needs %d pods at %.0f%% of %.4g per pod (reactive)",
+			why, latest, reactive, 100*h.cfg.ReactiveUtilization, capacity)
+		if reactive == cur || reactive == 0 {
+			p.Reason = src + ": hold"
 		} else {
-			p.Reason = fmt.Sprintf("forecast not trusted (%s) and latest demand %.4g needs no more than %d pods: hold", why, latest, cur)
+			p.Action = Action{Kind: ActionScale, Replicas: reactive}
+			p.Reason = fmt.Sprintf("%s: scale %d → %d", src, cur, reactive)
 		}
 		return []Proposal{p}, nil
 	}
+	p.Evidence["trusted"] = 1
 
 	predictive := ceilPods(upper / capacity)
 	p.Evidence["forecast_upper"] = upper

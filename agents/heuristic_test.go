@@ -32,13 +32,14 @@ func TestHeuristic(t *testing.T) {
 		// the 4th horizon (9999) is beyond the lead time and must be ignored; scale down to 3 (reactive floor)
 		{"reactive floor", 8, hist(250), fc([]float64{100, 100, 100, 9999}, 0.5, 5000), Action{Kind: ActionScale, Replicas: 3}, "reactive floor"},
 		{"hold when equal", 5, hist(200), fc([]float64{450, 450, 450}, 0.5, 5000), Action{Kind: ActionHold}, "hold"},
-		{"untrusted MASE: no scale down", 8, hist(100), fc([]float64{100, 100, 100}, 3, 5000), Action{Kind: ActionHold}, "MASE 3.00 above 1.00"},
+		{"untrusted MASE: reactive only", 8, hist(100), fc([]float64{1000, 1000, 1000}, 3, 5000), Action{Kind: ActionScale, Replicas: 2}, "MASE 3.00 above 1.00"},
+		{"untrusted: hold when reactive matches", 2, hist(100), fc([]float64{1000, 1000, 1000}, 3, 5000), Action{Kind: ActionHold}, "hold"},
 		{"untrusted NaN MASE: reactive up", 1, hist(450), fc([]float64{100, 100, 100}, math.NaN(), 5000), Action{Kind: ActionScale, Replicas: 5}, "backtest error unknown"},
-		{"short history", 8, hist(100), fc([]float64{100, 100, 100}, 0.5, 100), Action{Kind: ActionHold}, "fewer than 2880"},
-		{"no forecast", 3, hist(100), forecast.Forecast{}, Action{Kind: ActionHold}, "no forecast"},
+		{"short history", 8, hist(100), fc([]float64{1000, 1000, 1000}, 0.5, 100), Action{Kind: ActionScale, Replicas: 2}, "fewer than 2880"},
+		{"no forecast", 3, hist(100), forecast.Forecast{}, Action{Kind: ActionScale, Replicas: 2}, "no forecast"},
 		{"no observation", 3, metrics.Series{Start: now, Step: time.Minute, Values: []float64{math.NaN()}}, fc([]float64{1000}, 0.5, 5000), Action{Kind: ActionHold}, "no demand observed"},
 	}
-	h, err := NewHeuristic(HeuristicConfig{})
+	h, err := NewHeuristic(HeuristicConfig{ReactiveUtilization: 0.9})
 	if err != nil {
 		t.Fatal(err)
 	}

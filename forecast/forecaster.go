@@ -56,6 +56,13 @@ type Config struct {
 	// that chooses the model and sizes the interval; default 50. Fewer are
 	// used when the history is short.
 	BacktestOrigins int
+	// VolatilityHalfLife is the half-life, in steps, of the running mean
+	// of absolute one-step errors that rescales the interval between
+	// refits; default one hour of steps (at least 5). See Forecast.
+	VolatilityHalfLife int
+	// FixedInterval turns the rescaling off: the interval is the backtest's
+	// error quantiles as they were at the last refit.
+	FixedInterval bool
 }
 
 // Forecaster produces a Forecast from a growing history, once per decision
@@ -90,6 +97,15 @@ type Forecaster struct {
 	note    string
 	history int  // observed samples the state has seen
 	nonNeg  bool // every observed sample of hist is ≥ 0
+
+	// Volatility tracking: pred1 is the one-step forecast for the next
+	// sample, absErr the running mean of |one-step error| (weight volAlpha)
+	// and mae1 the backtest's horizon-1 MAE it is compared with.
+	halfLife     int
+	volAlpha     float64
+	pred1        float64
+	absErr, mae1 float64
+	one          [1]float64
 }
 
 // NewForecaster validates cfg, applies the defaults that do not depend on
@@ -132,6 +148,11 @@ func (f *Forecaster) resolve(step time.Duration) {
 	if f.refitEvery == 0 {
 		f.refitEvery = steps(DefaultRefitEvery)
 	}
+	f.halfLife = f.cfg.VolatilityHalfLife
+	if f.halfLife == 0 {
+		f.halfLife = max(5, steps(time.Hour))
+	}
+	f.volAlpha = 1 - math.Pow(0.5, 1/float64(f.halfLife))
 	f.minHistory = f.cfg.MinHistory
 	if f.minHistory == 0 {
 		season := f.cfg.Period
@@ -162,9 +183,14 @@ func (f *Forecaster) resolve(step time.Duration) {
 //     lowest mean MASE (ties: the lower mean MAE, then the simpler model).
 //
 // The interval is Point + the chosen model's backtest error quantiles at
-// each horizon (BacktestResult.Interval); Lower is clamped at 0 when every
-// observed sample of hist (all of it, not only the window) is non-negative. It returns an error when hist.Step
-// is not positive or hist has no observed sample in the training window.
+// each horizon (BacktestResult.Interval), rescaled by recent volatility
+// unless FixedInterval is set: the offsets are multiplied by
+// clamp(running mean |one-step error| / backtest horizon-1 MAE, 0.5, 3),
+// the running mean having a half-life of VolatilityHalfLife steps. Point,
+// Lower and Upper are clamped at 0 when every observed sample of hist (all
+// of it, not only the window) is non-negative: a count is never forecast
+// below zero. It returns an error when hist.Step is not positive or hist has
+// no observed sample in the training window.
 func (f *Forecaster) Forecast(hist metrics.Series) (Forecast, error) {
 	if hist.Step <= 0 {
 		return Forecast{}, fmt.Errorf("forecast %q: step %v: must be > 0", hist.Name, hist.Step)
@@ -209,7 +235,11 @@ func (f *Forecaster) continuation(hist metrics.Series) (int, bool) {
 
 // absorb updates the state with one new sample.
 func (f *Forecaster) absorb(v float64) {
+	if !math.IsNaN(v) && !math.IsNaN(f.pred1) && !math.IsNaN(f.absErr) {
+		f.absErr += f.volAlpha * (math.Abs(v-f.pred1) - f.absErr)
+	}
 	f.state.Update(v)
+	f.pred1 = f.state.Forecast(f.one[:])[0]
 	f.sinceFit++
 	f.lastValue = v
 	if !math.IsNaN(v) {
@@ -258,6 +288,8 @@ func (f *Forecaster) refit(hist metrics.Series) error {
 		return err
 	}
 	f.fitted = true
+	f.pred1 = f.state.Forecast(f.one[:])[0]
+	f.absErr = f.mae1 // the running error starts at the backtest's
 	f.sinceFit = 0
 	f.end = hist.End()
 	f.lastValue = hist.Values[len(hist.Values)-1]
@@ -299,6 +331,7 @@ func (f *Forecaster) fitColdStart(w []float64, why string) error {
 		what += ", interval of zero width"
 	}
 	f.state, f.model, f.period, f.mase = st, modelLabel(SeasonalNaive{}, p), p, nan
+	f.mae1 = nan // no rescaling of a cold-start interval
 	f.note = why + "; " + what
 	return nil
 }
@@ -390,6 +423,7 @@ func (f *Forecaster) fitChosen(w []float64, step time.Duration) error {
 	fillNaN(f.lo)
 	fillNaN(f.hi)
 	f.state, f.period, f.mase = best.State, best.Period, best.MeanMASE
+	f.mae1 = best.MAE[0]
 	f.model = modelLabel(modelOf(best, cands), best.Period)
 	f.note = ""
 	return nil
@@ -440,13 +474,33 @@ func (f *Forecaster) output(start time.Time) Forecast {
 		Model:    f.model, Period: f.period, MASE: f.mase,
 		History: f.history, Note: f.note,
 	}
+	scale := f.volatilityScale()
 	for h, p := range fc.Point {
-		fc.Lower[h], fc.Upper[h] = p+f.lo[h], p+f.hi[h]
-		if f.nonNeg && fc.Lower[h] < 0 {
-			fc.Lower[h] = 0
+		fc.Lower[h], fc.Upper[h] = p+scale*f.lo[h], p+scale*f.hi[h]
+		if f.nonNeg {
+			fc.Point[h], fc.Lower[h], fc.Upper[h] = max(p, 0), max(fc.Lower[h], 0), max(fc.Upper[h], 0)
 		}
 	}
 	return fc
+}
+
+// Bounds of the interval's rescaling by recent volatility.
+const (
+	minVolatilityScale = 0.5
+	maxVolatilityScale = 3
+)
+
+// volatilityScale returns the factor applied to the interval offsets: the
+// running mean of absolute one-step errors divided by the backtest's
+// horizon-1 MAE, clamped to [0.5, 3]; 1 when either is unknown or
+// FixedInterval is set. Count data is noisier when it is busier, and noise
+// comes in bursts: the backtest's quantiles average over a whole window,
+// this follows the last hour or so.
+func (f *Forecaster) volatilityScale() float64 {
+	if f.cfg.FixedInterval || !(f.mae1 > 0) || math.IsNaN(f.absErr) || math.IsInf(f.mae1, 0) {
+		return 1
+	}
+	return max(minVolatilityScale, min(f.absErr/f.mae1, maxVolatilityScale))
 }
 
 // fillNaN replaces NaNs with the nearest earlier value, leading NaNs with
