@@ -19,6 +19,11 @@ type HeuristicConfig struct {
 	// Default 1.0 (the model must at least match its naive yardstick on
 	// average over the lead time).
 	MaxMASE float64
+	// ScaleDownTolerance is the surplus below which the agent does not
+	// scale down: it proposes a smaller count only when the target is below
+	// current × (1 − ScaleDownTolerance), as the HPA's tolerance. Scale-ups
+	// are never held back. Default 0.1; negative: none.
+	ScaleDownTolerance float64
 	// MinHistory is the least history the forecast must rest on to be
 	// trusted, in observed samples. Default 2880 (two days of minutes).
 	MinHistory int
@@ -34,6 +39,9 @@ func (c HeuristicConfig) withDefaults() HeuristicConfig {
 	if c.MinHistory == 0 {
 		c.MinHistory = 2880
 	}
+	if c.ScaleDownTolerance == 0 {
+		c.ScaleDownTolerance = 0.1
+	}
 	return c
 }
 
@@ -48,6 +56,9 @@ func (c HeuristicConfig) Validate() error {
 	}
 	if c.MinHistory < 0 {
 		return fmt.Errorf("agents: MinHistory: must be >= 0, got %d", c.MinHistory)
+	}
+	if !(c.ScaleDownTolerance < 1) {
+		return fmt.Errorf("agents: ScaleDownTolerance: must be < 1, got %v", c.ScaleDownTolerance)
 	}
 	return nil
 }
@@ -118,12 +129,7 @@ func (h *Heuristic) Propose(_ context.Context, s Situation) ([]Proposal, error) 
 		p.Evidence["trusted"] = 0
 		src := fmt.Sprintf("forecast not trusted (%s); latest demand %.4g needs %d pods at %.0f%% of %.4g per pod (reactive)",
 			why, latest, reactive, 100*h.cfg.ReactiveUtilization, capacity)
-		if reactive == cur || reactive == 0 {
-			p.Reason = src + ": hold"
-		} else {
-			p.Action = Action{Kind: ActionScale, Replicas: reactive}
-			p.Reason = fmt.Sprintf("%s: scale %d → %d", src, cur, reactive)
-		}
+		h.decide(&p, src, cur, reactive)
 		return []Proposal{p}, nil
 	}
 	p.Evidence["trusted"] = 1
@@ -139,14 +145,23 @@ func (h *Heuristic) Propose(_ context.Context, s Situation) ([]Proposal, error) 
 	if reactive > predictive {
 		source += fmt.Sprintf("; latest demand %.4g needs %d (reactive floor)", latest, reactive)
 	}
+	h.decide(&p, source, cur, target)
+	return []Proposal{p}, nil
+}
+
+// decide turns a target into a scale or a hold, holding a scale-down within
+// the tolerance and a target of zero (no demand is no reason to remove the
+// last pod; the policy's minimum decides how low to go).
+func (h *Heuristic) decide(p *Proposal, why string, cur, target int) {
 	switch {
-	case target == cur:
-		p.Reason = source + ": hold"
+	case target == cur || target == 0:
+		p.Reason = why + ": hold"
+	case target < cur && float64(target) >= float64(cur)*(1-h.cfg.ScaleDownTolerance):
+		p.Reason = fmt.Sprintf("%s: hold (%d is within %.0f%% of %d)", why, target, 100*h.cfg.ScaleDownTolerance, cur)
 	default:
 		p.Action = Action{Kind: ActionScale, Replicas: target}
-		p.Reason = fmt.Sprintf("%s: scale %d → %d", source, cur, target)
+		p.Reason = fmt.Sprintf("%s: scale %d → %d", why, cur, target)
 	}
-	return []Proposal{p}, nil
 }
 
 func (h *Heuristic) trust(f forecast.Forecast, upper float64) (bool, string) {

@@ -44,6 +44,9 @@ type Options struct {
 	Agent agents.HeuristicConfig
 	// Progress, when set, receives (samples done, total).
 	Progress func(done, total int)
+	// RecordDecisions keeps every scaler's every recommendation in the
+	// result (sim.ScalerResult.Decisions); memory grows with the trace.
+	RecordDecisions bool
 }
 
 func (o Options) withDefaults(step time.Duration) Options {
@@ -109,10 +112,11 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 	st := &Scaler{pipeline: p, interval: o.Interval, leadSteps: o.Forecast.Horizon, band: newBand(demand.Len())}
 
 	res, err := sim.Run(ctx, demand, sim.Config{
-		CapacityPerPod: o.CapacityPerPod,
-		StartupDelay:   o.StartupDelay,
-		MaxReplicas:    o.MaxReplicas,
-		Progress:       o.Progress,
+		CapacityPerPod:  o.CapacityPerPod,
+		StartupDelay:    o.StartupDelay,
+		MaxReplicas:     o.MaxReplicas,
+		Progress:        o.Progress,
+		RecordDecisions: o.RecordDecisions,
 	}, hpa, st)
 	if err != nil {
 		return report.Report{}, err
