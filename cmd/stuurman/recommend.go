@@ -46,7 +46,7 @@ report.json to --out. Nothing is changed anywhere: no cluster is needed.`,
 	fl.DurationVar(&f.opts.Interval, "interval", time.Minute, "stuurman's decision interval")
 	fl.DurationVar(&f.opts.LeadTime, "lead-time", 0, "how far ahead stuurman provisions (default startup-delay + interval)")
 	fl.Float64Var(&f.opts.HPATarget, "hpa-target", 0.7, "target utilisation of the HPA baseline")
-	fl.IntVar(&f.opts.MaxReplicas, "max-replicas", 10000, "upper bound on replicas for both scalers (and the default policy)")
+	fl.IntVar(&f.opts.MaxReplicas, "max-replicas", 10000, "maxReplicas of the default policy (with --policy, the policy's bounds apply to both scalers)")
 	fl.IntVar(&f.opts.Forecast.Period, "season", 0, "season length in trace steps (default: detected)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print progress")
 	_ = cmd.MarkFlagRequired("trace")

@@ -32,10 +32,12 @@ type Options struct {
 	LeadTime time.Duration
 	// HPATarget is the HPA baseline's target utilisation. Default 0.7.
 	HPATarget float64
-	// Policy gates stuurman's proposals. Default policies.Default() with
+	// Policy gates stuurman's proposals. Its replica bounds bound the HPA
+	// baseline too, as an HPA's minReplicas and maxReplicas would, so both
+	// scalers play by the same limits. Default policies.Default() with
 	// MaxReplicas raised to MaxReplicas.
 	Policy *policies.Policy
-	// MaxReplicas bounds both scalers in the simulation. Default 10000.
+	// MaxReplicas is the default policy's upper bound. Default 10000.
 	MaxReplicas int
 	// Forecast configures the forecaster; Horizon defaults to the lead
 	// time in steps.
@@ -114,7 +116,8 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 	res, err := sim.Run(ctx, demand, sim.Config{
 		CapacityPerPod:  o.CapacityPerPod,
 		StartupDelay:    o.StartupDelay,
-		MaxReplicas:     o.MaxReplicas,
+		MinReplicas:     max(1, o.Policy.MinReplicas),
+		MaxReplicas:     o.Policy.MaxReplicas,
 		Progress:        o.Progress,
 		RecordDecisions: o.RecordDecisions,
 	}, hpa, st)
