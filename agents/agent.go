@@ -60,6 +60,16 @@ type WorkloadState struct {
 	Ready    int `json:"ready"`
 	// CapacityPerPod is the demand one ready pod serves within its SLO.
 	CapacityPerPod float64 `json:"capacity_per_pod"`
+	// PDB is the workload's PodDisruptionBudget status; nil when no PDB
+	// selects its pods.
+	PDB *PDBStatus `json:"pdb,omitempty"`
+}
+
+// PDBStatus is what a PodDisruptionBudget currently allows.
+type PDBStatus struct {
+	Name string `json:"name"`
+	// DisruptionsAllowed is the PDB's status.disruptionsAllowed.
+	DisruptionsAllowed int `json:"disruptions_allowed"`
 }
 
 // Limits are the policy's bounds, given to agents so they propose within

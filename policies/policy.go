@@ -25,6 +25,92 @@ type Policy struct {
 	ScaleUp Rules `json:"scaleUp,omitempty" yaml:"scaleUp"`
 	// ScaleDown limits decisions that remove replicas.
 	ScaleDown Rules `json:"scaleDown,omitempty" yaml:"scaleDown"`
+
+	// Tolerance is the relative change below which a scale is held, as the
+	// HPA's tolerance: |target/current − 1| <= Tolerance holds. 0: none.
+	Tolerance float64 `json:"tolerance,omitempty" yaml:"tolerance"`
+	// FlapBudget limits direction changes (up after down or down after
+	// up) of applied scale actions. Nil: no limit.
+	FlapBudget *FlapBudget `json:"flapBudget,omitempty" yaml:"flapBudget"`
+	// NamespaceRateLimit limits applied actions per namespace, all
+	// workloads together. Nil: no limit.
+	NamespaceRateLimit *RateLimit `json:"namespaceRateLimit,omitempty" yaml:"namespaceRateLimit"`
+	// Freezes are windows in which no action may be applied (holds pass).
+	Freezes []Freeze `json:"freezes,omitempty" yaml:"freezes"`
+	// Protected names workloads and namespaces stuurman must never act on.
+	Protected Protected `json:"protected,omitempty" yaml:"protected"`
+	// Restarts limit rolling restarts.
+	Restarts RestartRules `json:"restarts,omitempty" yaml:"restarts"`
+	// MinConfidence denies proposals whose Confidence is below it. 0: none.
+	MinConfidence float64 `json:"minConfidence,omitempty" yaml:"minConfidence"`
+	// Approval says which decisions need a human's approval first.
+	Approval ApprovalRules `json:"approval,omitempty" yaml:"approval"`
+	// Rules are custom rules in CEL, evaluated after the built-in ones.
+	Rules []CELRule `json:"rules,omitempty" yaml:"rules"`
+}
+
+// FlapBudget allows at most MaxChanges direction changes within Window.
+type FlapBudget struct {
+	MaxChanges int      `json:"maxChanges" yaml:"maxChanges"`
+	Window     Duration `json:"window" yaml:"window"`
+}
+
+// RateLimit allows at most MaxActions applied actions within Window.
+type RateLimit struct {
+	MaxActions int      `json:"maxActions" yaml:"maxActions"`
+	Window     Duration `json:"window" yaml:"window"`
+}
+
+// Freeze is a recurring window: it starts at every time the cron Schedule
+// ("0 18 * * 5": Fridays at 18:00) names, in TimeZone (IANA name, default
+// UTC), and lasts Duration.
+type Freeze struct {
+	Name     string   `json:"name,omitempty" yaml:"name"`
+	Schedule string   `json:"schedule" yaml:"schedule"`
+	Duration Duration `json:"duration" yaml:"duration"`
+	TimeZone string   `json:"timeZone,omitempty" yaml:"timeZone"`
+}
+
+// Protected lists what stuurman must never act on. Entries are shell
+// patterns (path.Match): Workloads match "namespace/name", Namespaces match
+// the namespace.
+type Protected struct {
+	Workloads  []string `json:"workloads,omitempty" yaml:"workloads"`
+	Namespaces []string `json:"namespaces,omitempty" yaml:"namespaces"`
+}
+
+// RestartRules limit rolling restarts.
+type RestartRules struct {
+	// MaxUnavailable is how many pods a restart may take down at once, as
+	// a count ("1") or a percentage of replicas ("25%"); never more than
+	// the workload's PodDisruptionBudget allows. Default "1".
+	MaxUnavailable string `json:"maxUnavailable,omitempty" yaml:"maxUnavailable"`
+	// Cooldown is the least time between two restarts of a workload.
+	Cooldown Duration `json:"cooldown,omitempty" yaml:"cooldown"`
+}
+
+// ApprovalRules say when a decision needs a human's approval.
+type ApprovalRules struct {
+	// ScaleUpFactor: a scale-up to more than current × ScaleUpFactor needs
+	// approval (e.g. 2). 0: never.
+	ScaleUpFactor float64 `json:"scaleUpFactor,omitempty" yaml:"scaleUpFactor"`
+	// ScaleDownFactor: a scale-down to less than current × ScaleDownFactor
+	// needs approval (e.g. 0.5). 0: never.
+	ScaleDownFactor float64 `json:"scaleDownFactor,omitempty" yaml:"scaleDownFactor"`
+	// RestartNamespaces: a restart in a namespace matching one of these
+	// shell patterns needs approval.
+	RestartNamespaces []string `json:"restartNamespaces,omitempty" yaml:"restartNamespaces"`
+}
+
+// CELRule is a custom rule: Expression, in CEL, is evaluated over the
+// variables `proposal`, `state`, `workload` and `now`, and must return a
+// bool; true means the rule fires and Effect applies ("deny" or
+// "require_approval"), with Message as the reason.
+type CELRule struct {
+	Name       string `json:"name" yaml:"name"`
+	Expression string `json:"expression" yaml:"expression"`
+	Effect     string `json:"effect" yaml:"effect"`
+	Message    string `json:"message,omitempty" yaml:"message"`
 }
 
 // Rules limit decisions in one direction.

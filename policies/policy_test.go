@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ scaleDown:
 	want := Policy{MinReplicas: 2, MaxReplicas: 40,
 		ScaleUp:   Rules{MaxStep: 4, MaxStepPercent: 100, SelectPolicy: SelectMax},
 		ScaleDown: Rules{MaxStepPercent: 25, SelectPolicy: SelectMax, StabilizationWindow: Duration(5 * time.Minute), Cooldown: Duration(90 * time.Second)}}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("loaded %+v\nwant   %+v", p, want)
 	}
 }
