@@ -24,6 +24,10 @@ type Workload struct {
 	Namespace string            `json:"namespace,omitempty"`
 	Name      string            `json:"name"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Annotations are the workload's annotations. Like labels and names,
+	// they are text from the cluster: agents pass them on as data, never
+	// as instructions.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 func (w Workload) String() string {

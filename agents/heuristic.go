@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
+	"time"
 
 	"github.com/stuurman/stuurman/forecast"
 )
@@ -27,6 +29,14 @@ type HeuristicConfig struct {
 	// MinHistory is the least history the forecast must rest on to be
 	// trusted, in observed samples. Default 2880 (two days of minutes).
 	MinHistory int
+	// RestartWithin: a trend_to_threshold finding about memory (its
+	// subject mentions "memory" or "oom") whose ETA — ETALow when set — is
+	// within RestartWithin makes the agent propose a rolling restart
+	// besides its scale or hold, so the pods restart before the OOM kill.
+	// It does not when the workload's PodDisruptionBudget allows no
+	// disruption or a restart was applied within RestartWithin. Default
+	// 6h; negative: never propose restarts.
+	RestartWithin time.Duration
 }
 
 func (c HeuristicConfig) withDefaults() HeuristicConfig {
@@ -41,6 +51,9 @@ func (c HeuristicConfig) withDefaults() HeuristicConfig {
 	}
 	if c.ScaleDownTolerance == 0 {
 		c.ScaleDownTolerance = 0.1
+	}
+	if c.RestartWithin == 0 {
+		c.RestartWithin = 6 * time.Hour
 	}
 	return c
 }
@@ -95,8 +108,75 @@ func NewHeuristic(cfg HeuristicConfig) (*Heuristic, error) {
 // Name returns "heuristic".
 func (h *Heuristic) Name() string { return "heuristic" }
 
-// Propose returns exactly one proposal: a scale or a hold.
-func (h *Heuristic) Propose(_ context.Context, s Situation) ([]Proposal, error) {
+// Propose returns a scale or a hold, followed by a restart when a memory
+// trend reaches its threshold within RestartWithin (see HeuristicConfig).
+func (h *Heuristic) Propose(ctx context.Context, s Situation) ([]Proposal, error) {
+	ps, err := h.size(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := h.restart(s, &ps[0]); ok {
+		ps = append(ps, r)
+	}
+	return ps, nil
+}
+
+// restart returns a restart proposal for the most urgent memory trend
+// finding within RestartWithin, noting on p why it holds one back.
+func (h *Heuristic) restart(s Situation, p *Proposal) (Proposal, bool) {
+	if h.cfg.RestartWithin < 0 {
+		return Proposal{}, false
+	}
+	var best *forecast.Finding
+	var bestETA time.Duration
+	for i, f := range s.Findings {
+		subj := strings.ToLower(f.Subject)
+		if f.Kind != forecast.FindingTrendToThreshold || !(strings.Contains(subj, "memory") || strings.Contains(subj, "oom")) {
+			continue
+		}
+		eta := f.ETA
+		if f.ETALow > 0 {
+			eta = f.ETALow
+		}
+		if eta <= 0 || eta > h.cfg.RestartWithin {
+			continue
+		}
+		if best == nil || eta < bestETA {
+			best, bestETA = &s.Findings[i], eta
+		}
+	}
+	if best == nil {
+		return Proposal{}, false
+	}
+	if p.Evidence == nil {
+		p.Evidence = map[string]float64{}
+	}
+	p.Evidence["oom_eta_seconds"] = bestETA.Seconds()
+	for _, a := range s.RecentActions {
+		if a.Action.Kind == ActionRestart && s.Now.Sub(a.Time) < h.cfg.RestartWithin {
+			p.Reason += fmt.Sprintf("; no restart for the memory trend (ETA %v): one was applied %v ago", bestETA, s.Now.Sub(a.Time))
+			return Proposal{}, false
+		}
+	}
+	if pdb := s.State.PDB; pdb != nil && pdb.DisruptionsAllowed <= 0 {
+		p.Reason += fmt.Sprintf("; no restart for the memory trend (ETA %v): PodDisruptionBudget %s allows no disruption", bestETA, pdb.Name)
+		return Proposal{}, false
+	}
+	conf := best.Confidence
+	if !(conf > 0 && conf <= 1) {
+		conf = 0.7
+	}
+	return Proposal{
+		Workload: s.Workload, Action: Action{Kind: ActionRestart}, From: s.State.Replicas, Agent: h.Name(),
+		Reason: fmt.Sprintf("%s reaches its threshold in %v (within %v): rolling restart before the OOM kill",
+			best.Subject, bestETA.Round(time.Minute), h.cfg.RestartWithin),
+		Evidence:   map[string]float64{"eta_seconds": bestETA.Seconds(), "finding_confidence": best.Confidence},
+		Confidence: conf,
+	}, true
+}
+
+// size returns exactly one proposal: a scale or a hold.
+func (h *Heuristic) size(_ context.Context, s Situation) ([]Proposal, error) {
 	cur := s.State.Replicas
 	p := Proposal{Workload: s.Workload, From: cur, Agent: h.Name(), Action: Action{Kind: ActionHold}, Evidence: map[string]float64{}}
 	capacity := s.State.CapacityPerPod

@@ -81,3 +81,53 @@ func TestHeuristicConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestHeuristicRestartBeforeOOM(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	flat := []float64{300, 300, 300}
+	oom := func(subject string, eta, low time.Duration) forecast.Finding {
+		return forecast.Finding{Kind: forecast.FindingTrendToThreshold, Subject: subject, Time: now, ETA: eta, ETALow: low, Confidence: 0.9}
+	}
+	tests := []struct {
+		name     string
+		finding  forecast.Finding
+		pdb      *PDBStatus
+		recent   []ActionRecord
+		restart  bool
+		inReason string
+	}{
+		{"memory within window", oom("memory of cart (OOM)", 90*time.Minute, 0), nil, nil, true, ""},
+		{"low bound within window", oom("memory", 10*time.Hour, 3*time.Hour), nil, nil, true, ""},
+		{"too far", oom("memory", 48*time.Hour, 0), nil, nil, false, ""},
+		{"disk is not fixed by a restart", oom("disk /var/lib", time.Hour, 0), nil, nil, false, ""},
+		{"PDB allows none", oom("memory", time.Hour, 0), &PDBStatus{Name: "cart", DisruptionsAllowed: 0}, nil, false, "allows no disruption"},
+		{"restarted recently", oom("memory", time.Hour, 0), nil, []ActionRecord{{Time: now.Add(-30 * time.Minute), Action: Action{Kind: ActionRestart}}}, false, "applied 30m0s ago"},
+	}
+	h, err := NewHeuristic(HeuristicConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Situation{
+				Now: now, State: WorkloadState{Replicas: 4, CapacityPerPod: 100, PDB: tc.pdb},
+				Demand:   metrics.Series{Start: now.Add(-3 * time.Minute), Step: time.Minute, Values: flat},
+				Forecast: forecast.Forecast{Start: now, Step: time.Minute, Point: flat, Lower: flat, Upper: flat, MASE: 0.5, History: 5000},
+				LeadTime: 3 * time.Minute, Findings: []forecast.Finding{tc.finding}, RecentActions: tc.recent,
+			}
+			ps, err := h.Propose(context.Background(), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(ps) == 2 && ps[1].Action.Kind == ActionRestart; got != tc.restart {
+				t.Fatalf("restart proposed: %v, want %v (%+v)", got, tc.restart, ps)
+			}
+			if ps[0].Action.Kind == ActionRestart {
+				t.Fatal("the first proposal must be the scale or hold")
+			}
+			if !strings.Contains(ps[0].Reason, tc.inReason) {
+				t.Errorf("reason %q lacks %q", ps[0].Reason, tc.inReason)
+			}
+		})
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/stuurman/stuurman/actuators"
@@ -35,6 +37,44 @@ type Config struct {
 	// MaxRecentActions is how many applied actions the agent is shown.
 	// Default 10.
 	MaxRecentActions int
+	// NamespaceActions, when set, is the log of applied actions shared by
+	// the pipelines of every workload in this workload's namespace: the
+	// pipeline records its actions there and gives the log to the policy
+	// engine for its namespaceRateLimit. Nil: the engine sees only this
+	// pipeline's own actions, so the namespace limit acts per workload.
+	NamespaceActions *ActionLog
+}
+
+// ActionLog records when actions were applied to the workloads of one
+// namespace, so that their pipelines share the policy's namespace rate
+// limit. It is safe for concurrent use; the zero value keeps a day.
+type ActionLog struct {
+	// Keep is how long entries are kept: at least the longest
+	// namespaceRateLimit window of the policies that read the log.
+	// Default 24h.
+	Keep time.Duration
+
+	mu    sync.Mutex
+	times []time.Time
+}
+
+// Record notes an action applied at t and forgets entries older than Keep
+// before t.
+func (l *ActionLog) Record(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keep := l.Keep
+	if keep <= 0 {
+		keep = 24 * time.Hour
+	}
+	l.times = slices.DeleteFunc(append(l.times, t), func(x time.Time) bool { return t.Sub(x) > keep })
+}
+
+// Times returns a copy of the recorded times.
+func (l *ActionLog) Times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.times)
 }
 
 // Pipeline runs control cycles for one workload. It is not safe for
@@ -46,10 +86,13 @@ type Pipeline struct {
 	engine     *policies.Engine
 	actuator   Actuator
 
-	recs          []policies.Recommendation
-	lastUp        time.Time
-	lastDown      time.Time
-	recentActions []agents.ActionRecord
+	recs        []policies.Recommendation
+	lastUp      time.Time
+	lastDown    time.Time
+	lastRestart time.Time
+	// actions are the applied actions the engine and the agent need: those
+	// within the policy's longest window, and the last MaxRecentActions.
+	actions []agents.ActionRecord
 }
 
 // New wires the stages. Every argument is required.
@@ -99,7 +142,7 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 	sit := agents.Situation{
 		Now: now, Workload: p.cfg.Workload, State: st, Demand: demand, Forecast: fc,
 		Findings: out.Findings, LeadTime: p.cfg.LeadTime, Limits: p.engine.Limits(),
-		RecentActions: append([]agents.ActionRecord(nil), p.recentActions...),
+		RecentActions: slices.Clone(p.actions[max(0, len(p.actions)-p.cfg.MaxRecentActions):]),
 	}
 	props, err := p.agent.Propose(ctx, sit)
 	if err != nil {
@@ -108,7 +151,7 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 	out.Proposals = props
 
 	for _, prop := range props {
-		d := p.engine.Decide(prop, p.policyState(st.Replicas, now), now)
+		d := p.engine.Decide(prop, p.policyState(st, now), now)
 		out.Decisions = append(out.Decisions, d)
 		if prop.Action.Kind == agents.ActionScale || prop.Action.Kind == agents.ActionHold {
 			target := st.Replicas
@@ -124,29 +167,34 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 		out.Results = append(out.Results, res)
 		if d.Changes() {
 			p.remember(d, st.Replicas, now)
-			st.Replicas = d.Action.Replicas
+			if d.Action.Kind == agents.ActionScale {
+				st.Replicas = d.Action.Replicas
+			}
 		}
 	}
 	return out, nil
 }
 
 func (p *Pipeline) remember(d policies.Decision, from int, now time.Time) {
-	if d.Action.Kind == agents.ActionScale {
-		if d.Action.Replicas > from {
-			p.lastUp = now
-		} else {
-			p.lastDown = now
-		}
+	switch {
+	case d.Action.Kind == agents.ActionRestart:
+		p.lastRestart = now
+	case d.Action.Kind == agents.ActionScale && d.Action.Replicas > from:
+		p.lastUp = now
+	case d.Action.Kind == agents.ActionScale:
+		p.lastDown = now
 	}
-	p.recentActions = append(p.recentActions, agents.ActionRecord{Time: now, Action: d.Action, From: from})
-	if n := len(p.recentActions) - p.cfg.MaxRecentActions; n > 0 {
-		p.recentActions = append(p.recentActions[:0], p.recentActions[n:]...)
+	p.actions = append(p.actions, agents.ActionRecord{Time: now, Action: d.Action, From: from})
+	if p.cfg.NamespaceActions != nil {
+		p.cfg.NamespaceActions.Record(now)
 	}
 }
 
-// policyState returns the engine's view, dropping recommendations older
-// than both stabilisation windows.
-func (p *Pipeline) policyState(replicas int, now time.Time) policies.State {
+// policyState returns the engine's view of the workload in state st,
+// dropping recommendations older than both stabilisation windows and
+// applied actions older than every window that reads them (keeping the
+// last MaxRecentActions for the agent).
+func (p *Pipeline) policyState(st agents.WorkloadState, now time.Time) policies.State {
 	pol := p.engine.Policy()
 	keep := max(pol.ScaleUp.StabilizationWindow.D(), pol.ScaleDown.StabilizationWindow.D())
 	i := 0
@@ -156,5 +204,38 @@ func (p *Pipeline) policyState(replicas int, now time.Time) policies.State {
 	if i > 0 {
 		p.recs = append(p.recs[:0], p.recs[i:]...)
 	}
-	return policies.State{Replicas: replicas, Recommendations: p.recs, LastScaleUp: p.lastUp, LastScaleDown: p.lastDown}
+
+	// Custom rules see a day of actions; the flap budget and the
+	// namespace rate limit (without a shared log) their windows.
+	keepActions := 24 * time.Hour
+	if pol.FlapBudget != nil {
+		keepActions = max(keepActions, pol.FlapBudget.Window.D())
+	}
+	if pol.NamespaceRateLimit != nil {
+		keepActions = max(keepActions, pol.NamespaceRateLimit.Window.D())
+	}
+	i = 0
+	for i < len(p.actions)-p.cfg.MaxRecentActions && now.Sub(p.actions[i].Time) >= keepActions {
+		i++
+	}
+	if i > 0 {
+		p.actions = append(p.actions[:0], p.actions[i:]...)
+	}
+
+	var ns []time.Time
+	if p.cfg.NamespaceActions != nil {
+		ns = p.cfg.NamespaceActions.Times()
+	} else {
+		for _, a := range p.actions {
+			ns = append(ns, a.Time)
+		}
+	}
+	return policies.State{
+		Workload: p.cfg.Workload,
+		Replicas: st.Replicas, Ready: st.Ready, PDB: st.PDB,
+		Recommendations: p.recs,
+		LastScaleUp:     p.lastUp, LastScaleDown: p.lastDown, LastRestart: p.lastRestart,
+		Actions:          slices.Clone(p.actions),
+		NamespaceActions: ns,
+	}
 }

@@ -114,9 +114,18 @@ func ExampleEngine_Decide() {
 	}
 	// Output:
 	// allow scale 5
+	// state: pass: proposal was made at the current 3 replicas
+	// workload: pass: proposal for an unnamed workload
 	// action: pass: scale from 3 to 12 proposed by heuristic
+	// protected: pass: no protected workloads or namespaces
+	// freeze: pass: no freezes configured
+	// confidence: pass: no minimum confidence
 	// stabilization: pass: target 12 is stable over the windows (up 0s, down 0s)
+	// tolerance: pass: no tolerance
 	// bounds: clamp: 12 clamped to 10 by bounds [1, 10]
 	// scaleUp.step: clamp: step of +7 clamped to +2 (at most 2 replicas per decision: maxStep 2, maxStepPercent 0%, select Max)
 	// scaleUp.cooldown: pass: no cooldown in force
+	// flapBudget: pass: no flap budget
+	// namespaceRateLimit: pass: no namespace rate limit
+	// approval.scaleUpFactor: pass: scale-ups need no approval
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -24,6 +25,7 @@ func LoadFile(path string) (Policy, error) {
 // line and the field, e.g.
 //
 //	policy.yaml:4: scaleUp.maxStepPercent: must be a finite number >= 0, got -5
+//	policy.yaml:12: rules[1].expression: rule "big-jump" does not compile: 1:10: undefined field 'replica'
 //
 // Every invalid field is reported, not only the first.
 func Load(b []byte, name string) (Policy, error) {
@@ -64,11 +66,14 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// lineOf returns the line of the dotted field path in a YAML mapping, or of
-// its deepest existing parent (1 for the document) when it is absent.
+// lineOf returns the line of a field path in a YAML mapping — dotted keys,
+// each optionally indexed: "freezes[0].schedule", "protected.workloads[2]"
+// — or of its deepest existing parent (1 for the document) when it is
+// absent.
 func lineOf(n *yaml.Node, path string) int {
 	line := max(n.Line, 1)
-	for _, key := range strings.Split(path, ".") {
+	for _, part := range strings.Split(path, ".") {
+		key, idx := splitIndex(part)
 		if n.Kind != yaml.MappingNode {
 			return line
 		}
@@ -82,6 +87,29 @@ func lineOf(n *yaml.Node, path string) int {
 		if !found {
 			return line
 		}
+		for _, j := range idx {
+			if n.Kind != yaml.SequenceNode || j >= len(n.Content) {
+				return line
+			}
+			n = n.Content[j]
+			line = n.Line
+		}
 	}
 	return line
+}
+
+// splitIndex splits "rules[1]" into "rules" and [1].
+func splitIndex(part string) (key string, idx []int) {
+	key, rest, ok := strings.Cut(part, "[")
+	if !ok {
+		return part, nil
+	}
+	for _, s := range strings.Split(strings.TrimSuffix(rest, "]"), "][") {
+		i, err := strconv.Atoi(s)
+		if err != nil || i < 0 {
+			return key, idx
+		}
+		idx = append(idx, i)
+	}
+	return key, idx
 }

@@ -4,9 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,22 +48,35 @@ type Policy struct {
 	Rules []CELRule `json:"rules,omitempty" yaml:"rules"`
 }
 
-// FlapBudget allows at most MaxChanges direction changes within Window.
+// FlapBudget allows at most MaxChanges direction changes within Window. A
+// direction change is a pair of consecutive applied scale actions in
+// opposite directions, both within the window; the proposed action counts
+// as the newest.
 type FlapBudget struct {
-	MaxChanges int      `json:"maxChanges" yaml:"maxChanges"`
-	Window     Duration `json:"window" yaml:"window"`
+	// MaxChanges is the most direction changes allowed, >= 0 (0: never
+	// reverse within the window).
+	MaxChanges int `json:"maxChanges" yaml:"maxChanges"`
+	// Window is how far back changes count. Required, > 0.
+	Window Duration `json:"window" yaml:"window"`
 }
 
-// RateLimit allows at most MaxActions applied actions within Window.
+// RateLimit allows at most MaxActions applied actions within Window; the
+// proposed action counts as one.
 type RateLimit struct {
-	MaxActions int      `json:"maxActions" yaml:"maxActions"`
-	Window     Duration `json:"window" yaml:"window"`
+	// MaxActions is the most actions allowed, >= 1.
+	MaxActions int `json:"maxActions" yaml:"maxActions"`
+	// Window is how far back actions count. Required, > 0.
+	Window Duration `json:"window" yaml:"window"`
 }
 
 // Freeze is a recurring window: it starts at every time the cron Schedule
 // ("0 18 * * 5": Fridays at 18:00) names, in TimeZone (IANA name, default
-// UTC), and lasts Duration.
+// UTC), and lasts Duration (elapsed time). Schedule times are wall-clock
+// times in TimeZone: a start in an hour a DST change skips is moved forward
+// by the gap, and a start in an hour that repeats happens once, at its
+// first occurrence.
 type Freeze struct {
+	// Name identifies the freeze in decisions. Default "freezes[i]".
 	Name     string   `json:"name,omitempty" yaml:"name"`
 	Schedule string   `json:"schedule" yaml:"schedule"`
 	Duration Duration `json:"duration" yaml:"duration"`
@@ -81,11 +93,14 @@ type Protected struct {
 
 // RestartRules limit rolling restarts.
 type RestartRules struct {
-	// MaxUnavailable is how many pods a restart may take down at once, as
-	// a count ("1") or a percentage of replicas ("25%"); never more than
-	// the workload's PodDisruptionBudget allows. Default "1".
+	// MaxUnavailable is how many pods may be unavailable at once during a
+	// restart, as a count ("1") or a percentage of replicas ("25%",
+	// rounded down, at least 1). Pods already unready count against it,
+	// and it never exceeds what the workload's PodDisruptionBudget allows.
+	// Default "1".
 	MaxUnavailable string `json:"maxUnavailable,omitempty" yaml:"maxUnavailable"`
 	// Cooldown is the least time between two restarts of a workload.
+	// 0: none.
 	Cooldown Duration `json:"cooldown,omitempty" yaml:"cooldown"`
 }
 
@@ -103,15 +118,28 @@ type ApprovalRules struct {
 }
 
 // CELRule is a custom rule: Expression, in CEL, is evaluated over the
-// variables `proposal`, `state`, `workload` and `now`, and must return a
-// bool; true means the rule fires and Effect applies ("deny" or
-// "require_approval"), with Message as the reason.
+// variables `proposal`, `workload`, `state`, `decision` and `now` (see
+// docs/policy.md), and must return a bool; true means the rule fires and
+// Effect applies ("deny" or "require_approval"), with Message as the
+// reason. An expression that fails to evaluate denies.
 type CELRule struct {
-	Name       string `json:"name" yaml:"name"`
+	// Name identifies the rule in decisions. Required, unique.
+	Name string `json:"name" yaml:"name"`
+	// Expression is the CEL expression. Required; it must type-check to
+	// bool when the policy is loaded.
 	Expression string `json:"expression" yaml:"expression"`
-	Effect     string `json:"effect" yaml:"effect"`
-	Message    string `json:"message,omitempty" yaml:"message"`
+	// Effect is EffectDeny or EffectRequireApproval. Required.
+	Effect string `json:"effect" yaml:"effect"`
+	// Message is the reason recorded when the rule fires. Default: the
+	// rule's name and expression.
+	Message string `json:"message,omitempty" yaml:"message"`
 }
+
+// Effects of a CELRule.
+const (
+	EffectDeny            = "deny"
+	EffectRequireApproval = "require_approval"
+)
 
 // Rules limit decisions in one direction.
 type Rules struct {
@@ -156,7 +184,9 @@ func Default() Policy {
 }
 
 // Defaults returns p with every unset optional field set to its default.
+// It does not modify p: slices are copied.
 func (p Policy) Defaults() Policy {
+	p = p.clone()
 	if p.MinReplicas == 0 {
 		p.MinReplicas = 1
 	}
@@ -165,57 +195,33 @@ func (p Policy) Defaults() Policy {
 			r.SelectPolicy = SelectMax
 		}
 	}
+	for i := range p.Freezes {
+		if p.Freezes[i].TimeZone == "" {
+			p.Freezes[i].TimeZone = "UTC"
+		}
+	}
+	if p.Restarts.MaxUnavailable == "" {
+		p.Restarts.MaxUnavailable = "1"
+	}
 	return p
 }
 
-// FieldError is a validation failure of one field, named by its path in the
-// policy file (e.g. "scaleUp.maxStepPercent").
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-// Validate reports every invalid field of p (after Defaults) as FieldErrors
-// joined with errors.Join; nil when p is valid.
-func (p Policy) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+// clone returns a copy of p that shares no slice or pointer with it.
+func (p Policy) clone() Policy {
+	if p.FlapBudget != nil {
+		f := *p.FlapBudget
+		p.FlapBudget = &f
 	}
-	if p.MinReplicas < 0 {
-		bad("minReplicas", "must be >= 0, got %d", p.MinReplicas)
+	if p.NamespaceRateLimit != nil {
+		r := *p.NamespaceRateLimit
+		p.NamespaceRateLimit = &r
 	}
-	if p.MaxReplicas <= 0 {
-		bad("maxReplicas", "must be > 0, got %d", p.MaxReplicas)
-	} else if p.MaxReplicas < p.MinReplicas {
-		bad("maxReplicas", "must be >= minReplicas (%d), got %d", p.MinReplicas, p.MaxReplicas)
-	}
-	for _, d := range []struct {
-		name string
-		r    Rules
-	}{{"scaleUp", p.ScaleUp}, {"scaleDown", p.ScaleDown}} {
-		if d.r.MaxStep < 0 {
-			bad(d.name+".maxStep", "must be >= 0, got %d", d.r.MaxStep)
-		}
-		if d.r.MaxStepPercent < 0 || math.IsNaN(d.r.MaxStepPercent) || math.IsInf(d.r.MaxStepPercent, 0) {
-			bad(d.name+".maxStepPercent", "must be a finite number >= 0, got %v", d.r.MaxStepPercent)
-		}
-		if d.name == "scaleDown" && d.r.MaxStepPercent > 100 {
-			bad(d.name+".maxStepPercent", "must be <= 100, got %v", d.r.MaxStepPercent)
-		}
-		if d.r.SelectPolicy != SelectMax && d.r.SelectPolicy != SelectMin {
-			bad(d.name+".selectPolicy", "must be %q or %q, got %q", SelectMax, SelectMin, d.r.SelectPolicy)
-		}
-		if d.r.StabilizationWindow < 0 {
-			bad(d.name+".stabilizationWindow", "must be >= 0, got %v", d.r.StabilizationWindow)
-		}
-		if d.r.Cooldown < 0 {
-			bad(d.name+".cooldown", "must be >= 0, got %v", d.r.Cooldown)
-		}
-	}
-	return errors.Join(errs...)
+	p.Freezes = slices.Clone(p.Freezes)
+	p.Protected.Workloads = slices.Clone(p.Protected.Workloads)
+	p.Protected.Namespaces = slices.Clone(p.Protected.Namespaces)
+	p.Approval.RestartNamespaces = slices.Clone(p.Approval.RestartNamespaces)
+	p.Rules = slices.Clone(p.Rules)
+	return p
 }
 
 // Hash returns a short, stable digest of p (after Defaults), recorded in
@@ -223,7 +229,8 @@ func (p Policy) Validate() error {
 func (p Policy) Hash() string {
 	b, err := json.Marshal(p.Defaults())
 	if err != nil {
-		// Policy holds only numbers and strings: Marshal cannot fail.
+		// Policy holds only numbers, strings and slices and pointers of
+		// them: Marshal cannot fail.
 		panic("policies: hash: " + err.Error())
 	}
 	sum := sha256.Sum256(b)
