@@ -14,7 +14,7 @@ TOOLS_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 ENVTEST_BIN := bin/kube-apiserver bin/etcd
 
-.PHONY: all build test demo bench lint eval clean envtest-bin
+.PHONY: all build test demo bench lint eval clean envtest-bin generate manifests policy-markers
 
 all: build
 
@@ -53,3 +53,25 @@ eval: build
 
 clean:
 	rm -rf bin $(OUT)
+
+## bench-compare: stuurman's Holt-Winters against statsmodels' on the same NASA windows (needs python3 with statsmodels; a few minutes).
+bench-compare:
+	/usr/bin/python3 bench/statsmodels_compare.py --trace $(DATA_DIR)/traces/nasa_http_1995_per_minute.csv
+
+# Code and manifests generated from the API types (api/v1alpha1, and the
+# policy types it embeds) by controller-gen; commit what they write.
+CONTROLLER_GEN ?= $(GO) run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+
+## generate: the DeepCopy functions of api/v1alpha1 and of the policy types.
+generate: policy-markers
+	$(CONTROLLER_GEN) object paths="{./api/...,./policies/...}"
+
+## manifests: the CustomResourceDefinitions in config/crd. The policy has
+## float fields (allowDangerousTypes).
+manifests: policy-markers
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd
+
+# The CRD embeds policies.Policy: its types need DeepCopy markers, and
+# policies.Duration (a duration string in JSON) the schema type string.
+policy-markers:
+	@grep -q '+kubebuilder:validation:Type=string' policies/policy.go || { 		echo "policies/policy.go: policies.Duration needs the marker +kubebuilder:validation:Type=string"; 		echo "and the policy types +kubebuilder:object:generate=true (see api/v1alpha1/doc.go)"; exit 1; }

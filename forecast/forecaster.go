@@ -63,6 +63,16 @@ type Config struct {
 	// FixedInterval turns the rescaling off: the interval is the backtest's
 	// error quantiles as they were at the last refit.
 	FixedInterval bool
+	// ChooseAtHorizon chooses the model by its backtest MASE at Horizon
+	// alone instead of the mean over horizons 1..Horizon: for a consumer
+	// that only reads the last step (e.g. "demand in an hour"), the model
+	// best one step ahead is not the one to pick. Forecast.MASE stays the
+	// mean.
+	ChooseAtHorizon bool
+	// Models are extra candidates the choice backtests, each fitted with
+	// the season period, after the built-in ones (see Forecast). Their
+	// names must differ from the built-in models'.
+	Models []Model
 }
 
 // Forecaster produces a Forecast from a growing history, once per decision
@@ -176,11 +186,14 @@ func (f *Forecaster) resolve(step time.Duration) {
 //     forecasts with seasonal naive (naive without a configured Period), the
 //     interval from the quantiles of one-step differences widened by √h,
 //     MASE = NaN and a Note saying so;
-//   - otherwise it backtests seasonal naive and Holt-Winters with the
-//     season period p, seasonal naive with the period DetectPeriod finds,
-//     and naive and non-seasonal Holt-Winters, all on the same origins and
-//     with MASE scaled by seasonal naive with p, and keeps the model with the
-//     lowest mean MASE (ties: the lower mean MAE, then the simpler model).
+//   - otherwise it backtests the candidates (seasonal naive and
+//     Holt-Winters with the season period p, seasonal naive with the period
+//     DetectPeriod finds, naive and non-seasonal Holt-Winters, the seasonal
+//     level models and the Holt-Winters + seasonal level combination; see
+//     candidates), all on the same origins and with MASE scaled by seasonal
+//     naive with p, and keeps the model with the lowest mean MASE (or MASE at
+//     Horizon with ChooseAtHorizon; ties: the lower mean MAE, then the
+//     simpler model).
 //
 // The interval is Point + the chosen model's backtest error quantiles at
 // each horizon (BacktestResult.Interval), rescaled by recent volatility
@@ -388,13 +401,7 @@ func (f *Forecaster) fitChosen(w []float64, step time.Duration) error {
 		return f.fallback(w, fmt.Sprintf("too little history to backtest: %d samples for horizon %d", len(w), H))
 	}
 
-	cands := []candidate{{SeasonalNaive{}, p}, {HoltWinters{}, p}}
-	if detected > 1 && detected != p {
-		cands = append(cands, candidate{SeasonalNaive{}, detected})
-	}
-	if p > 1 {
-		cands = append(cands, candidate{SeasonalNaive{}, 0}, candidate{HoltWinters{}, 0})
-	}
+	cands := f.candidates(p, detected, step)
 	var best BacktestResult
 	found := false
 	var errs []error
@@ -404,7 +411,7 @@ func (f *Forecaster) fitChosen(w []float64, step time.Duration) error {
 			errs = append(errs, err)
 			continue
 		}
-		if !found || better(r, best) {
+		if !found || f.better(r, best) {
 			best, found = r, true
 		}
 	}
@@ -429,10 +436,55 @@ func (f *Forecaster) fitChosen(w []float64, step time.Duration) error {
 	return nil
 }
 
-// better reports whether a beats b: lower mean MASE (NaN counts as +Inf),
-// then lower mean MAE. Equal candidates keep the earlier, simpler one.
-func better(a, b BacktestResult) bool {
+// candidates returns the models the choice backtests, simplest first (a tie
+// keeps the earlier): seasonal naive and additive Holt-Winters with the
+// season p; seasonal naive with the detected period when it differs; then,
+// with a season, naive and Holt's damped trend without one, the seasonal
+// level (additive and multiplicative, with a weekly second season when p is
+// a day), and the combination of Holt-Winters with the multiplicative
+// seasonal level; without a season: naive, Holt and simple exponential
+// smoothing. Config.Models come last. Multiplicative and double-seasonal
+// Holt-Winters and AR are not built in: on the NASA trace they won few
+// backtests, and every extra candidate adds selection noise (the choice
+// then picked worse models more often) and fit time.
+func (f *Forecaster) candidates(p, detected int, step time.Duration) []candidate {
+	H := f.cfg.Horizon
+	cands := []candidate{{SeasonalNaive{}, p}, {HoltWinters{}, p}}
+	if detected > 1 && detected != p {
+		cands = append(cands, candidate{SeasonalNaive{}, detected})
+	}
+	if p <= 1 {
+		cands = append(cands, candidate{SeasonalLevel{Horizon: H}, 0})
+		for _, m := range f.cfg.Models {
+			cands = append(cands, candidate{m, 0})
+		}
+		return cands
+	}
+	week := 0
+	if d := 24 * time.Hour; step > 0 && d%step == 0 && int(d/step) == p {
+		week = 7 * p
+	}
+	cands = append(cands,
+		candidate{SeasonalNaive{}, 0}, candidate{HoltWinters{}, 0},
+		candidate{SeasonalLevel{Horizon: H, Period2: week}, p},
+		candidate{SeasonalLevel{Horizon: H, Period2: week, Multiplicative: true}, p},
+	)
+	cands = append(cands,
+		candidate{Combination{Models: []Model{HoltWinters{}, SeasonalLevel{Horizon: H, Multiplicative: true}}}, p},
+	)
+	for _, m := range f.cfg.Models {
+		cands = append(cands, candidate{m, p})
+	}
+	return cands
+}
+
+// better reports whether a beats b: lower mean MASE (with ChooseAtHorizon,
+// MASE at Horizon; NaN counts as +Inf), then lower mean MAE. Equal candidates keep the earlier, simpler one.
+func (f *Forecaster) better(a, b BacktestResult) bool {
 	ma, mb := orInf(a.MeanMASE), orInf(b.MeanMASE)
+	if f.cfg.ChooseAtHorizon {
+		ma, mb = orInf(a.MASE[len(a.MASE)-1]), orInf(b.MASE[len(b.MASE)-1])
+	}
 	if ma != mb {
 		return ma < mb
 	}
