@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,30 +19,54 @@ type recommendFlags struct {
 	trace, out, policy string
 	opts               replay.Options
 	quiet              bool
+	prom               promFlags
 }
 
 func newRecommendCommand() *cobra.Command {
 	var f recommendFlags
 	cmd := &cobra.Command{
-		Use:   "recommend --trace FILE --out DIR",
-		Short: "Write a dry-run report: what stuurman would do on a trace, beside the HPA",
-		Long: `recommend replays a recorded demand trace (CSV with a header: a time column —
-RFC 3339, Unix seconds, "YYYY-MM-DD HH:MM:SS" or offset_seconds — and a value
-column) through a simulated workload twice: once scaled by a faithful
-Kubernetes HPA v2, once by the stuurman pipeline (forecast → heuristic agent →
-policy engine → dry-run recorder). It writes report.md, report.html and
-report.json to --out. Nothing is changed anywhere: no cluster is needed.`,
-		Example: `  stuurman recommend --trace examples/nasa_http_1995_per_minute_3w.csv --out out/demo --capacity-per-pod 10`,
-		Args:    cobra.NoArgs,
+		Use:   "recommend (--trace FILE | --prometheus URL) --out DIR",
+		Short: "Write a dry-run report: what stuurman would do, beside the HPA",
+		Long: `recommend replays demand through a simulated workload twice: once scaled by a
+faithful Kubernetes HPA v2, once by the stuurman pipeline (forecast →
+heuristic agent → policy engine → dry-run recorder). It writes report.md,
+report.html and report.json to --out. Nothing is changed anywhere.
+
+With --trace, the demand is a recorded trace (CSV with a header: a time
+column — RFC 3339, Unix seconds, "YYYY-MM-DD HH:MM:SS" or offset_seconds —
+and a value column); no cluster is needed.
+
+With --prometheus, the workloads are the cluster's Deployments and
+StatefulSets in --namespace (all namespaces when empty) whose labels match
+--selector, and each one's demand is its history over --window, read from
+Prometheus with one batched range query for all of them. The report has a
+summary table and one section per workload.` + promHelp,
+		Example: `  stuurman recommend --trace examples/nasa_http_1995_per_minute_3w.csv --out out/demo --capacity-per-pod 10
+  stuurman recommend --prometheus http://prometheus.monitoring:9090 -n shop -l tier=frontend --capacity-per-pod 40 --out out/shop
+  stuurman recommend --prometheus http://prometheus.monitoring:9090 -n shop --metric cpu --out out/shop-cpu`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case f.trace != "" && f.prom.url != "":
+				return errors.New("--trace and --prometheus are mutually exclusive: replay a recorded trace or read the cluster's workloads from Prometheus, not both")
+			case f.prom.url != "":
+				return runRecommendPrometheus(cmd, f)
+			case f.trace == "":
+				return errors.New(`required flag(s) "trace" not set: give --trace FILE to replay a recorded trace, or --prometheus URL to read the cluster's workloads`)
+			}
+			for _, name := range promOnlyFlags {
+				if cmd.Flags().Changed(name) {
+					return fmt.Errorf("--%s applies to --prometheus only", name)
+				}
+			}
 			return runRecommend(cmd, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.trace, "trace", "", "CSV trace to replay (required)")
+	fl.StringVar(&f.trace, "trace", "", "CSV trace to replay (this or --prometheus)")
 	fl.StringVar(&f.out, "out", "", "directory to write report.{md,html,json} into (required)")
 	fl.StringVar(&f.policy, "policy", "", "YAML policy file (default: the built-in policy, see docs/policy.md)")
-	fl.Float64Var(&f.opts.CapacityPerPod, "capacity-per-pod", 10, "demand one pod serves per trace step within its SLO")
+	fl.Float64Var(&f.opts.CapacityPerPod, "capacity-per-pod", 10, "demand one pod serves per trace step within its SLO (with --prometheus: in the metric's units; see above)")
 	fl.DurationVar(&f.opts.StartupDelay, "startup-delay", 2*time.Minute, "time from a pod's creation until it is ready")
 	fl.DurationVar(&f.opts.Interval, "interval", time.Minute, "stuurman's decision interval")
 	fl.DurationVar(&f.opts.LeadTime, "lead-time", 0, "how far ahead stuurman provisions (default startup-delay + interval)")
@@ -49,7 +74,7 @@ report.json to --out. Nothing is changed anywhere: no cluster is needed.`,
 	fl.IntVar(&f.opts.MaxReplicas, "max-replicas", 10000, "maxReplicas of the default policy (with --policy, the policy's bounds apply to both scalers)")
 	fl.IntVar(&f.opts.Forecast.Period, "season", 0, "season length in trace steps (default: detected)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print progress")
-	_ = cmd.MarkFlagRequired("trace")
+	addPromFlags(fl, &f.prom)
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }

@@ -49,6 +49,9 @@ type Options struct {
 	// RecordDecisions keeps every scaler's every recommendation in the
 	// result (sim.ScalerResult.Decisions); memory grows with the trace.
 	RecordDecisions bool
+	// Workload is the workload the proposals and decisions name. Default
+	// (an empty Name): kind "Trace", named after the demand series.
+	Workload agents.Workload
 }
 
 func (o Options) withDefaults(step time.Duration) Options {
@@ -106,7 +109,10 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 		return report.Report{}, err
 	}
 	rec := actuators.NewRecorder(actuators.Notable)
-	wl := agents.Workload{Kind: "Trace", Name: demand.Name}
+	wl := o.Workload
+	if wl.Name == "" {
+		wl = agents.Workload{Kind: "Trace", Name: demand.Name}
+	}
 	p, err := pipeline.New(pipeline.Config{Workload: wl, CapacityPerPod: o.CapacityPerPod, LeadTime: o.LeadTime}, fc, agent, engine, rec)
 	if err != nil {
 		return report.Report{}, err
