@@ -43,6 +43,14 @@ type Config struct {
 	// engine for its namespaceRateLimit. Nil: the engine sees only this
 	// pipeline's own actions, so the namespace limit acts per workload.
 	NamespaceActions *ActionLog
+	// Detector, when set, scores every new demand sample for anomalies;
+	// a sample scoring at least AnomalyThreshold becomes a Finding of the
+	// cycle. Nil: no anomaly detection. The detector is stateful: give
+	// each pipeline its own.
+	Detector forecast.Detector
+	// AnomalyThreshold is the score from which a sample is reported as an
+	// anomaly. Default 0.5.
+	AnomalyThreshold float64
 }
 
 // ActionLog records when actions were applied to the workloads of one
@@ -93,6 +101,8 @@ type Pipeline struct {
 	// actions are the applied actions the engine and the agent need: those
 	// within the policy's longest window, and the last MaxRecentActions.
 	actions []agents.ActionRecord
+	// scored is the time of the last demand sample given to the detector.
+	scored time.Time
 }
 
 // New wires the stages. Every argument is required.
@@ -104,6 +114,9 @@ func New(cfg Config, f Forecaster, a agents.Agent, e *policies.Engine, act Actua
 		return nil, fmt.Errorf("pipeline: LeadTime: must be > 0, got %v", cfg.LeadTime)
 	case f == nil || a == nil || e == nil || act == nil:
 		return nil, errors.New("pipeline: forecaster, agent, engine and actuator are all required")
+	}
+	if cfg.AnomalyThreshold == 0 {
+		cfg.AnomalyThreshold = 0.5
 	}
 	if cfg.MaxRecentActions == 0 {
 		cfg.MaxRecentActions = 10
@@ -138,6 +151,7 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 		fc = forecast.Forecast{}
 	}
 	out.Forecast = fc
+	out.Findings = append(out.Findings, p.detect(demand)...)
 
 	sit := agents.Situation{
 		Now: now, Workload: p.cfg.Workload, State: st, Demand: demand, Forecast: fc,
@@ -173,6 +187,31 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 		}
 	}
 	return out, nil
+}
+
+// detect gives the detector the demand samples it has not seen (each once,
+// in time order, so a retried cycle scores nothing twice) and returns the
+// anomalies among them.
+func (p *Pipeline) detect(demand metrics.Series) []forecast.Finding {
+	if p.cfg.Detector == nil {
+		return nil
+	}
+	var out []forecast.Finding
+	first := 0
+	if !p.scored.IsZero() {
+		first = max(0, demand.Index(p.scored)+1)
+	}
+	for i := first; i < demand.Len(); i++ {
+		t := demand.Time(i)
+		if !t.After(p.scored) && !p.scored.IsZero() {
+			continue // a step that does not divide the last one's offset
+		}
+		p.scored = t
+		if s := p.cfg.Detector.Observe(t, demand.Values[i]); s.Value >= p.cfg.AnomalyThreshold {
+			out = append(out, s.Finding(p.cfg.Workload.String()))
+		}
+	}
+	return out
 }
 
 func (p *Pipeline) remember(d policies.Decision, from int, now time.Time) {

@@ -113,7 +113,11 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 	if wl.Name == "" {
 		wl = agents.Workload{Kind: "Trace", Name: demand.Name}
 	}
-	p, err := pipeline.New(pipeline.Config{Workload: wl, CapacityPerPod: o.CapacityPerPod, LeadTime: o.LeadTime}, fc, agent, engine, rec)
+	detector, err := forecast.NewAnomalyDetector(forecast.AnomalyConfig{})
+	if err != nil {
+		return report.Report{}, err
+	}
+	p, err := pipeline.New(pipeline.Config{Workload: wl, CapacityPerPod: o.CapacityPerPod, LeadTime: o.LeadTime, Detector: detector}, fc, agent, engine, rec)
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -150,6 +154,7 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 		},
 		Decisions:     decisions,
 		DecisionCount: rec.Total(),
+		Findings:      st.findings,
 		Parameters: []report.Parameter{
 			{Name: "samples", Value: fmt.Sprintf("%d × %v from %s (%d gaps)", demand.Len(), demand.Step, demand.Start.Format(time.RFC3339), demand.Gaps())},
 			{Name: "capacity per pod", Value: strconv.FormatFloat(o.CapacityPerPod, 'g', -1, 64)},
@@ -181,6 +186,7 @@ type Scaler struct {
 	last      forecast.Forecast
 	maseSum   float64
 	maseN     int
+	findings  []forecast.Finding
 }
 
 var _ sim.Scaler = (*Scaler)(nil)
@@ -197,6 +203,7 @@ func (s *Scaler) Recommend(ctx context.Context, obs sim.Observation) (int, error
 	if err != nil {
 		return obs.Replicas, err
 	}
+	s.findings = append(s.findings, out.Findings...)
 	f := out.Forecast
 	if f.Len() > 0 {
 		s.last = f
