@@ -74,8 +74,9 @@ func (s Score) Finding(subject string) Finding {
 // their bitwise or.
 type View uint8
 
-// The views of AnomalyDetector. Each is ranked against its own last Window
-// values, so that it becomes a conformal p-value.
+// The views of AnomalyDetector. The first four (the ranked views) are each
+// ranked against their own last Window values, so that they become
+// conformal p-values; the last two (the fast views) score directly.
 const (
 	// ViewResidual: the robust one-step residual |z| of a
 	// ResidualDetector (upper tail).
@@ -93,11 +94,20 @@ const (
 	// Silent while no sample lies a day back (within half the smallest
 	// spacing seen), so it is scale- and step-free.
 	ViewSeasonal
+	// ViewContext: the score of a context detector (CADDetector, without
+	// its rest period) times ContextWeight: a learned sequence of value
+	// levels breaking.
+	ViewContext
+	// ViewRange: 1 when the value lies outside the range of all values
+	// seen so far, widened on each side by RangeTolerance times its
+	// width; 0 otherwise.
+	ViewRange
 
 	// DefaultViews is the set tuned on NAB: the seasonal forecast
-	// residual and the value's rank.
-	DefaultViews = ViewValue | ViewSeasonal
-	allViews     = ViewResidual | ViewShortResidual | ViewValue | ViewSeasonal
+	// residual and the value's rank, the context detector and the range.
+	DefaultViews = ViewValue | ViewSeasonal | ViewContext | ViewRange
+	rankedViews  = ViewResidual | ViewShortResidual | ViewValue | ViewSeasonal
+	allViews     = rankedViews | ViewContext | ViewRange
 )
 
 // AnomalyConfig configures NewAnomalyDetector. The zero value is the
@@ -126,11 +136,25 @@ type AnomalyConfig struct {
 	// raised an alarm. Default 0.5.
 	AlarmScore float64
 	// Refractory is the number of samples after an alarm during which
-	// scores are multiplied by Damping. Default 400.
+	// the ranked views' score is multiplied by Damping. Default 600.
 	Refractory int
-	// Damping multiplies scores inside the refractory period. Default 0;
+	// FastRefractory is the number of samples after an alarm during
+	// which the fast views' score (ViewContext, ViewRange) is multiplied
+	// by Damping. Default 75.
+	FastRefractory int
+	// Damping multiplies scores inside the refractory periods. Default 0;
 	// 1 disables damping.
 	Damping float64
+	// ContextWeight multiplies the context detector's score
+	// (ViewContext). Default 0.65, so that it alarms from a raw score of
+	// about 0.77.
+	ContextWeight float64
+	// Context configures the context detector of ViewContext; its
+	// BaseThreshold and RestPeriod are not used. Default: CADConfig's.
+	Context CADConfig
+	// RangeTolerance widens the range of ViewRange on each side, as a
+	// fraction of its width. Default 0.02.
+	RangeTolerance float64
 	// Views selects the evidence weighed. Default DefaultViews.
 	Views View
 }
@@ -150,10 +174,14 @@ func (c AnomalyConfig) withDefaults() AnomalyConfig {
 	def(&c.ScaleAlpha, 0.05)
 	defInt(&c.Window, 2000)
 	defInt(&c.Short, 8)
-	defInt(&c.Warmup, 100)
+	defInt(&c.Warmup, 150)
 	def(&c.Saturation, 2)
 	def(&c.AlarmScore, 0.5)
-	defInt(&c.Refractory, 400)
+	defInt(&c.Refractory, 600)
+	defInt(&c.FastRefractory, 75)
+	def(&c.ContextWeight, 0.65)
+	def(&c.RangeTolerance, 0.02)
+	c.Context = c.Context.withDefaults()
 	if c.Views == 0 {
 		c.Views = DefaultViews
 	}
@@ -178,37 +206,65 @@ func (c AnomalyConfig) validate() error {
 		return fmt.Errorf("forecast: AnomalyConfig.AlarmScore %v outside (0,1]", c.AlarmScore)
 	case c.Refractory < 0:
 		return fmt.Errorf("forecast: AnomalyConfig.Refractory %d < 0", c.Refractory)
+	case c.FastRefractory < 0:
+		return fmt.Errorf("forecast: AnomalyConfig.FastRefractory %d < 0", c.FastRefractory)
+	case !(c.ContextWeight > 0 && c.ContextWeight <= 1):
+		return fmt.Errorf("forecast: AnomalyConfig.ContextWeight %v outside (0,1]", c.ContextWeight)
+	case !(c.RangeTolerance >= 0) || math.IsInf(c.RangeTolerance, 0):
+		return fmt.Errorf("forecast: AnomalyConfig.RangeTolerance %v must be finite and non-negative", c.RangeTolerance)
 	case !(c.Damping >= 0 && c.Damping <= 1):
 		return fmt.Errorf("forecast: AnomalyConfig.Damping %v outside [0,1]", c.Damping)
 	case c.Views&^allViews != 0:
 		return fmt.Errorf("forecast: AnomalyConfig.Views %#x has unknown bits", c.Views)
 	}
+	if err := c.Context.validate(); err != nil {
+		return fmt.Errorf("forecast: AnomalyConfig.Context: %w", err)
+	}
 	return nil
 }
 
-// AnomalyDetector is stuurman's online anomaly detector. It weighs the views
-// in Config.Views, each turned into a conformal p-value p_i by ranking the
-// view's current value among its own last Window values (with a Pareto tail
-// past the window's extreme, see rankWindow.upperExt), and combines them as
+// AnomalyDetector is stuurman's online anomaly detector. It weighs two
+// kinds of evidence, selected by Config.Views.
 //
-//	p = min(1, k·min(p₁, …, p_k))           (Bonferroni, k views)
-//	score = min(1, log(1/p) / (Saturation·log((Window+1)/k)))
+// The ranked views are each turned into a conformal p-value p_i by ranking
+// the view's current value among its own last Window values (with a Pareto
+// tail past the window's extreme, see rankWindow.upperExt), and combined as
+//
+//	p = min(1, k·min(p₁, …, p_k))           (Bonferroni, k ranked views)
+//	ranked = min(1, log(1/p) / (Saturation·log((Window+1)/k)))
 //
 // so that a score of 1/Saturation means "more extreme than everything in
 // the window" in the most telling view. Ranking each view against its own
 // history makes the score scale-free and comparable across series of any
 // level, step or noise, so one threshold serves them all.
 //
-// After a score reaches AlarmScore, the next Refractory scores are
-// multiplied by Damping (0: silenced), so that one anomaly raises one
-// alarm. The first Warmup samples score 0. Evidence carries the residual
-// view's expectation and robust residual whatever the views.
+// The fast views score directly: ViewContext is a context detector (see
+// CADDetector, after the Contextual Anomaly Detector by Smirnov and
+// Fedorov) that learns sequences of value levels, weighted by
+// ContextWeight; ViewRange flags values outside the range seen so far (a
+// margin of RangeTolerance on each side), the "spatial anomaly" check of
+// NAB's HTM detector. Both are scale-free too.
 //
-// State is O(Window); Observe costs O(Window) in the worst case for the
-// sorted windows' copies, about a microsecond.
+//	score = max(ranked, fast),  fast = max(ContextWeight·cad, range)
+//
+// After a score reaches AlarmScore, the ranked part is multiplied by
+// Damping (0: silenced) for the next Refractory samples and the fast part
+// for the next FastRefractory, so that one anomaly raises one alarm while
+// a second, sharper one soon after is still seen. The first Warmup samples
+// score 0. Evidence carries the residual view's expectation and robust
+// residual whatever the views, and the ranked views' p-value.
+//
+// With the defaults it scores 70.7 on the standard profile of the NAB
+// series it was tuned on (one parameter set for all).
+//
+// State is O(Window) for the ranked views, plus the context memory and up
+// to Context.History samples for ViewContext. Observe costs O(Window) in
+// the worst case for the sorted windows' copies, about a microsecond, plus
+// a few microseconds for ViewContext, whose memory is rebuilt by replaying
+// its history (O(History) steps) when a sample sets a new extreme.
 type AnomalyDetector struct {
 	cfg        AnomalyConfig
-	k          float64 // number of views
+	k          float64 // number of ranked views
 	res        *ResidualDetector
 	zs, shorts rankWindow
 	values     rankWindow
@@ -216,6 +272,8 @@ type AnomalyDetector struct {
 	zMean      movingMean
 	seasonMean movingMean
 	memory     *seasonalMemory
+	cad        *cadScorer
+	lo, hi     float64 // range of the values seen (ViewRange)
 	lastTime   time.Time
 	step       time.Duration // smallest positive spacing seen
 	seen       int
@@ -238,7 +296,7 @@ func NewAnomalyDetector(cfg AnomalyConfig) (*AnomalyDetector, error) {
 		seasonMean: newMovingMean(cfg.Short),
 		sinceAlarm: -1,
 	}
-	for v := cfg.Views; v != 0; v &= v - 1 {
+	for v := cfg.Views & rankedViews; v != 0; v &= v - 1 {
 		d.k++
 	}
 	if cfg.Views&ViewResidual != 0 {
@@ -253,6 +311,9 @@ func NewAnomalyDetector(cfg AnomalyConfig) (*AnomalyDetector, error) {
 	if cfg.Views&ViewSeasonal != 0 {
 		d.seasons = newRankWindow(cfg.Window)
 		d.memory = newSeasonalMemory(24*time.Hour, 2*cfg.Window)
+	}
+	if cfg.Views&ViewContext != 0 {
+		d.cad = newCADScorer(cfg.Context)
 	}
 	return d, nil
 }
@@ -305,20 +366,41 @@ func (d *AnomalyDetector) Observe(t time.Time, v float64) Score {
 			d.seasons.add(m)
 		}
 	}
+	var fast float64
+	if d.cfg.Views&ViewContext != 0 {
+		fast = d.cfg.ContextWeight * d.cad.observe(v)
+	}
+	if d.cfg.Views&ViewRange != 0 {
+		if d.seen == 0 {
+			d.lo, d.hi = v, v
+		}
+		if w := d.hi - d.lo; w > 0 && (v > d.hi+d.cfg.RangeTolerance*w || v < d.lo-d.cfg.RangeTolerance*w) {
+			fast = 1
+		}
+		d.lo, d.hi = min(d.lo, v), max(d.hi, v)
+	}
 	d.seen++
 	if d.seen <= d.cfg.Warmup {
 		return s
 	}
-	p = min(1, d.k*p)
-	s.Evidence.PValue = p
-	s.Value = min(1, max(0, math.Log(1/p)/(d.cfg.Saturation*math.Log(float64(d.cfg.Window+1)/d.k))))
+	var ranked float64
+	if d.k > 0 {
+		p = min(1, d.k*p)
+		s.Evidence.PValue = p
+		ranked = min(1, max(0, math.Log(1/p)/(d.cfg.Saturation*math.Log(float64(d.cfg.Window+1)/d.k))))
+	}
 	if d.sinceAlarm >= 0 {
 		d.sinceAlarm++
 		if d.sinceAlarm <= d.cfg.Refractory {
-			s.Value *= d.cfg.Damping
+			ranked *= d.cfg.Damping
+			s.Evidence.Damped = true
+		}
+		if d.sinceAlarm <= d.cfg.FastRefractory {
+			fast *= d.cfg.Damping
 			s.Evidence.Damped = true
 		}
 	}
+	s.Value = max(ranked, fast)
 	if s.Value >= d.cfg.AlarmScore {
 		d.sinceAlarm = 0
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,26 +74,43 @@ func TestAnomalyCausal(t *testing.T) {
 	}
 }
 
-// TestAnomalySpikeAndShift: a spike and a level shift in noise score near
-// 1 at once; the noise around them scores low; one alarm per event.
-func TestAnomalySpikeAndShift(t *testing.T) {
+// spikeAndShift is a noisy daily pattern with a spike at 2000 and a level
+// shift from 3000.
+func spikeAndShift() []float64 {
 	y := noisyDaily(4000, 3)
 	y[2000] += 30
 	for i := 3000; i < len(y); i++ {
 		y[i] += 25
 	}
-	s := scoresOf(t, newDefault(t), y)
-	for i, v := range s {
-		if v < 0 || v > 1 || math.IsNaN(v) {
-			t.Fatalf("score %d = %v outside [0,1]", i, v)
-		}
-	}
+	return y
+}
+
+func alarmsOf(s []float64) []int {
 	var alarms []int
 	for i, v := range s {
 		if v >= 0.5 {
 			alarms = append(alarms, i)
 		}
 	}
+	return alarms
+}
+
+// TestAnomalyRankedSpikeAndShift: with the ranked views only, a spike and a
+// level shift in noise score near 1 at once; the noise around them scores
+// low; one alarm per event.
+func TestAnomalyRankedSpikeAndShift(t *testing.T) {
+	y := spikeAndShift()
+	d, err := NewAnomalyDetector(AnomalyConfig{Views: ViewValue | ViewSeasonal, Refractory: 400, Warmup: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scoresOf(t, d, y)
+	for i, v := range s {
+		if v < 0 || v > 1 || math.IsNaN(v) {
+			t.Fatalf("score %d = %v outside [0,1]", i, v)
+		}
+	}
+	alarms := alarmsOf(s)
 	// The spike at once; the shift within Short = 8 samples, as the
 	// seasonal view's mean builds up; nothing else.
 	if len(alarms) != 2 || alarms[0] != 2000 || alarms[1] < 3000 || alarms[1] > 3008 {
@@ -100,6 +118,34 @@ func TestAnomalySpikeAndShift(t *testing.T) {
 	}
 	for _, a := range alarms {
 		for i := a + 1; i <= min(a+400, len(s)-1); i++ {
+			if s[i] != 0 {
+				t.Fatalf("score %d = %v inside the refractory period of the alarm at %d", i, s[i], a)
+			}
+		}
+	}
+}
+
+// TestAnomalySpikeAndShift: the default detector alarms at the spike and
+// at the first sample of the shift (both leave the range seen so far), and
+// stays silent for FastRefractory samples after each alarm. The context
+// view buys its sensitivity with some false alarms on pure noise: fewer
+// than one in 500 samples here.
+func TestAnomalySpikeAndShift(t *testing.T) {
+	s := scoresOf(t, newDefault(t), spikeAndShift())
+	for i, v := range s {
+		if v < 0 || v > 1 || math.IsNaN(v) {
+			t.Fatalf("score %d = %v outside [0,1]", i, v)
+		}
+	}
+	alarms := alarmsOf(s)
+	if !slices.Contains(alarms, 2000) || !slices.Contains(alarms, 3000) {
+		t.Errorf("alarms at %v, want 2000 and 3000 among them", alarms)
+	}
+	if len(alarms)-2 > len(s)/500 {
+		t.Errorf("%d false alarms (at %v)", len(alarms)-2, alarms)
+	}
+	for _, a := range alarms {
+		for i := a + 1; i <= min(a+75, len(s)-1); i++ {
 			if s[i] != 0 {
 				t.Fatalf("score %d = %v inside the refractory period of the alarm at %d", i, s[i], a)
 			}
@@ -134,20 +180,37 @@ func TestAnomalyGaps(t *testing.T) {
 	}
 }
 
-// TestAnomalyScaleFree: an affine change of units leaves the scores (nearly)
-// unchanged.
+// TestAnomalyScaleFree: an affine change of units leaves the scores of the
+// ranked and range views (nearly) unchanged, and the default detector's
+// alarms unchanged. (The context view's bins can differ by rounding for a
+// value on a bin's edge, such as a new extreme, so its scores may differ a
+// little.)
 func TestAnomalyScaleFree(t *testing.T) {
 	y := noisyDaily(3000, 5)
 	y[2500] -= 20
-	a := scoresOf(t, newDefault(t), y)
 	z := make([]float64, len(y))
 	for i, v := range y {
 		z[i] = 1e6 + 1e4*v
 	}
-	b := scoresOf(t, newDefault(t), z)
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-6 {
-			t.Fatalf("score %d: %v in units, %v rescaled", i, a[i], b[i])
+	for _, views := range []View{DefaultViews &^ ViewContext, DefaultViews} {
+		mk := func() Detector {
+			d, err := NewAnomalyDetector(AnomalyConfig{Views: views})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		a, b := scoresOf(t, mk(), y), scoresOf(t, mk(), z)
+		if views&ViewContext != 0 {
+			if !slices.Equal(alarmsOf(a), alarmsOf(b)) {
+				t.Errorf("alarms %v in units, %v rescaled", alarmsOf(a), alarmsOf(b))
+			}
+			continue
+		}
+		for i := range a {
+			if math.Abs(a[i]-b[i]) > 1e-6 {
+				t.Fatalf("views %#x: score %d: %v in units, %v rescaled", views, i, a[i], b[i])
+			}
 		}
 	}
 }
@@ -161,6 +224,10 @@ func TestAnomalyConfigErrors(t *testing.T) {
 		{AnomalyConfig{Window: 1}, "AnomalyConfig.Window"},
 		{AnomalyConfig{Damping: -1}, "AnomalyConfig.Damping"},
 		{AnomalyConfig{Views: 64}, "AnomalyConfig.Views"},
+		{AnomalyConfig{ContextWeight: 2}, "AnomalyConfig.ContextWeight"},
+		{AnomalyConfig{FastRefractory: -1}, "AnomalyConfig.FastRefractory"},
+		{AnomalyConfig{RangeTolerance: -1}, "AnomalyConfig.RangeTolerance"},
+		{AnomalyConfig{Context: CADConfig{Bits: 40}}, "AnomalyConfig.Context"},
 	} {
 		if _, err := NewAnomalyDetector(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err = %v, want %q", tc.cfg, err, tc.want)
@@ -204,6 +271,7 @@ func TestRankDetector(t *testing.T) {
 func BenchmarkDetector(b *testing.B) {
 	y := noisyDaily(20000, 6)
 	d := newDefault(b)
+	b.ReportAllocs()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
@@ -230,7 +298,7 @@ func ExampleAnomalyDetector() {
 	}
 	f := alarm.Finding("shop/checkout")
 	fmt.Println(f.Time.Format(time.TimeOnly), f.Kind, f.Severity, f.Evidence["observed"])
-	// Output: 15:00:00 anomaly warning 180
+	// Output: 15:00:00 anomaly critical 180
 }
 
 func ExampleMemoryOOM() {
