@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -315,23 +314,9 @@ func WorkloadsMarkdown(m Workloads) []byte {
 			}
 		})
 	}
-	if len(m.Parameters) > 0 {
-		b.WriteString("## Parameters\n\n")
-		mdTable(&b, []string{"Parameter", "Value"}, false, func(row func(...string)) {
-			for _, p := range m.Parameters {
-				row(p.Name, p.Value)
-			}
-		})
-	}
+	mdParameters(&b, "##", m.Parameters)
 	for _, w := range m.Workloads {
-		// Every line of a single report that starts with # is a heading
-		// (text never does: it is escaped or starts otherwise).
-		for _, line := range strings.SplitAfter(string(Markdown(section(w))), "\n") {
-			if strings.HasPrefix(line, "#") {
-				b.WriteString("#")
-			}
-			b.WriteString(line)
-		}
+		mdReport(&b, newView(section(w)), 2)
 		b.WriteString("\n")
 	}
 	return []byte(b.String())
@@ -343,9 +328,8 @@ func WorkloadsMarkdown(m Workloads) []byte {
 // findings and decisions.
 func WorkloadsHTML(m Workloads) ([]byte, error) {
 	type sectionData struct {
-		view
-		Anchor  string
-		Figures []htmlFigure
+		Anchor string
+		Report htmlReport
 	}
 	data := struct {
 		Title, Source, Generated, Headline string
@@ -366,14 +350,7 @@ func WorkloadsHTML(m Workloads) ([]byte, error) {
 		data.Head, data.Rows = summaryTable(m)
 	}
 	for i, w := range m.Workloads {
-		r := section(w)
-		s := sectionData{view: newView(r), Anchor: fmt.Sprintf("w%d", i+1)}
-		for _, f := range figures(r) {
-			// The SVG is built by this package's plotting code, which
-			// escapes every text it writes.
-			s.Figures = append(s.Figures, htmlFigure{Title: f.Title, Caption: f.Caption, SVG: template.HTML(f.SVG)})
-		}
-		data.Sections = append(data.Sections, s)
+		data.Sections = append(data.Sections, sectionData{Anchor: fmt.Sprintf("w%d", i+1), Report: newHTMLReport(section(w), workloadHeadings)})
 	}
 	var buf bytes.Buffer
 	if err := workloadsPage.Execute(&buf, data); err != nil {
@@ -395,36 +372,12 @@ func WriteWorkloads(dir string, m Workloads) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return Files{}, fmt.Errorf("report: create directory %s: %w", dir, err)
-	}
-	files := Files{Markdown: filepath.Join(dir, MarkdownFile), HTML: filepath.Join(dir, HTMLFile), JSON: filepath.Join(dir, JSONFile)}
-	paths := []string{files.Markdown, files.HTML, files.JSON}
-	tmps := make([]string, 0, 3)
-	cleanup := func() {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}
-	for i, data := range [][]byte{md, doc, js} {
-		tmp, err := writeTemp(paths[i], data)
-		if err != nil {
-			cleanup()
-			return Files{}, err
-		}
-		tmps = append(tmps, tmp)
-	}
-	for i, tmp := range tmps {
-		if err := os.Rename(tmp, paths[i]); err != nil {
-			cleanup()
-			return Files{}, fmt.Errorf("report: write %s: %w", paths[i], err)
-		}
-		tmps[i] = ""
-	}
-	return files, nil
+	return writeFiles(dir, md, doc, js)
 }
 
-var workloadsPage = template.Must(template.New("workloads").Parse(workloadsHTML))
+// workloadsPage renders each workload's section with the template that
+// renders a single report's page, one heading level down.
+var workloadsPage = template.Must(template.Must(template.New("workloads").Parse(workloadsHTML)).Parse(reportHTML))
 
 const workloadsHTML = `<!DOCTYPE html>
 <html lang="en">
@@ -480,47 +433,7 @@ section.workload{margin-top:2.5em}
 {{end}}</table>{{end}}
 
 {{range .Sections}}<section class="workload" id="{{.Anchor}}">
-<h2>{{.Title}}</h2>
-{{with .Source}}<p class="meta">Source: {{.}}</p>{{end}}
-{{with .Headline}}<p class="headline">{{.}}</p>{{end}}
-
-{{if .Parameters}}<h3>Parameters</h3>
-<table class="parameters">
-<tr><th>Parameter</th><th>Value</th></tr>
-{{range .Parameters}}<tr><td>{{.Name}}</td><td>{{.Value}}</td></tr>
-{{end}}</table>{{end}}
-
-<h3>Results</h3>
-{{if .Scalers}}<table class="metrics">
-<tr><th>Metric</th>{{range .Scalers}}<th>{{.}}</th>{{end}}{{with .RatioHead}}<th>{{.}}</th>{{end}}</tr>
-{{$ratio := .RatioHead}}{{range .MetricRows}}<tr><td>{{.Label}}</td>{{range .Values}}<td class="num">{{.}}</td>{{end}}{{if $ratio}}<td class="num">{{.Ratio}}</td>{{end}}</tr>
-{{end}}</table>
-{{else}}<p>No scaler was simulated.</p>{{end}}
-
-{{range .Figures}}<figure>
-<h4>{{.Title}}</h4>
-{{.SVG}}
-<figcaption>{{.Caption}}</figcaption>
-</figure>
-{{end}}
-
-<h3>Forecast</h3>
-<ul>{{range .Forecast}}<li>{{.}}</li>{{end}}</ul>
-
-<h3>Findings</h3>
-{{if .Findings}}<table class="findings">
-<tr><th>Time</th><th>Severity</th><th>Kind</th><th>Subject</th><th>Summary</th></tr>
-{{range .Findings}}<tr><td>{{.Time}}</td><td>{{.Severity}}</td><td>{{.Kind}}</td><td>{{.Subject}}</td><td>{{.Summary}}</td></tr>
-{{end}}</table>
-{{with .FindingsOmitted}}<p class="note">{{.}} less severe findings omitted; see report.json.</p>{{end}}
-{{else}}<p>None.</p>{{end}}
-
-<h3>Decisions</h3>
-<p>{{.DecisionNote}}</p>
-{{if .Decisions}}<table class="decisions">
-<tr><th>Time</th><th>From → to</th><th>Verdict</th><th>Final action</th><th>Agent</th><th>Reason</th><th>Clamped or denied by</th></tr>
-{{range .Decisions}}<tr><td>{{.Time}}</td><td>{{.FromTo}}</td><td>{{.Verdict}}</td><td>{{.Action}}</td><td>{{.Agent}}</td><td>{{.Reason}}</td><td>{{.Clamping}}</td></tr>
-{{end}}</table>{{end}}
+{{template "report" .Report}}
 <p class="note"><a href="#summary">↑ Summary</a></p>
 </section>
 {{end}}

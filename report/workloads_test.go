@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -133,5 +134,74 @@ func TestWorkloadsMarkdownAndHTML(t *testing.T) {
 	}
 	if strings.Count(h, "<svg") < 4 {
 		t.Errorf("%d plots, want two per workload", strings.Count(h, "<svg"))
+	}
+}
+
+// TestWorkloadSectionIsTheSingleReport checks that a workload's section of
+// a multi-workload report renders the same sections as the workload's own
+// single-trace report, one heading level down. The only differences are
+// in what the page around it shows: the generation time and, in HTML, the
+// note under the metrics table.
+func TestWorkloadSectionIsTheSingleReport(t *testing.T) {
+	r := smallReport()
+	r.Title = "Deployment shop/web" // the title section() gives it
+	m := Workloads{Workloads: []WorkloadReport{{Kind: "Deployment", Namespace: "shop", Name: "web", Report: r}}}
+	between := func(doc, from, to string) string {
+		t.Helper()
+		_, after, ok := strings.Cut(doc, from)
+		body, _, ok2 := strings.Cut(after, to)
+		if !ok || !ok2 {
+			t.Fatalf("no %q … %q in\n%s", from, to, doc)
+		}
+		return body
+	}
+
+	single, err := HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi, err := WorkloadsHTML(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := between(string(single), "<body>\n", "\n</body>")
+	section := between(string(multi), `<section class="workload" id="w1">`+"\n", "\n"+`<p class="note"><a href="#summary">`)
+	body = regexp.MustCompile(`<p class="meta">Generated: [^<]*</p>\n|<p class="note">Replica-hours [^<]*</p>\n`).ReplaceAllString(body, "")
+	heading := regexp.MustCompile(`<(/?)h([1-3])>`)
+	body = heading.ReplaceAllStringFunc(body, func(tag string) string {
+		m := heading.FindStringSubmatch(tag)
+		return fmt.Sprintf("<%sh%c>", m[1], m[2][0]+1)
+	})
+	if body != section {
+		t.Errorf("HTML: the workload's section differs from its report's page one level down:\n%s\n---- want ----\n%s", section, body)
+	}
+	for _, h := range []string{"<h2>Deployment shop/web</h2>", "<h3>Parameters</h3>", "<h3>Results</h3>", "<h4>Replicas</h4>", "<h3>Forecast</h3>", "<h3>Findings</h3>", "<h3>Decisions</h3>"} {
+		if !strings.Contains(section, h) {
+			t.Errorf("HTML: the workload's section lacks %s", h)
+		}
+	}
+
+	md := string(Markdown(r))
+	md = regexp.MustCompile(`(?m)^Generated: .*\n`).ReplaceAllString(md, "")
+	md = regexp.MustCompile(`(?m)^#`).ReplaceAllString(md, "##")
+	// The section is last, followed by a blank line.
+	_, rest, _ := strings.Cut(string(WorkloadsMarkdown(m)), "\n\n## Deployment shop/web\n")
+	if got := "## Deployment shop/web\n" + rest; got != md+"\n" {
+		t.Errorf("Markdown: the workload's section differs from its report one level down:\n%s\n---- want ----\n%s", got, md)
+	}
+}
+
+// TestWorkloadsMarkdownLeavesTextAlone checks that text in a workload's
+// section that starts a line with "#" is not taken for a heading and
+// pushed a level down.
+func TestWorkloadsMarkdownLeavesTextAlone(t *testing.T) {
+	r := smallReport()
+	r.Source = "query\n# not a heading"
+	r.Forecast.Note = "line one\n## nor this"
+	md := string(WorkloadsMarkdown(Workloads{Workloads: []WorkloadReport{{Kind: "Deployment", Namespace: "shop", Name: "web", Report: r}}}))
+	for _, want := range []string{"\n# not a heading  \n", "\n## nor this\n", "\n### Results\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
 	}
 }

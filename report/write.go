@@ -39,6 +39,15 @@ func Write(dir string, r Report) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
+	return writeFiles(dir, md, doc, js)
+}
+
+// writeFiles writes md, doc and js as report.md, report.html and
+// report.json into dir, creating dir if needed: each to a temporary file
+// in dir, flushed to disk, then all renamed into place, as Write
+// describes. On error it removes the temporary files it wrote and names
+// the path that failed. Write and WriteWorkloads share it.
+func writeFiles(dir string, md, doc, js []byte) (Files, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Files{}, fmt.Errorf("report: create directory %s: %w", dir, err)
 	}
