@@ -13,8 +13,10 @@ K8S_VERSION := v1.37.2
 TOOLS_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37
 ENVTEST_BIN := bin/kube-apiserver bin/etcd
+# helm renders the chart in deploy/helm for its test.
+HELM_VERSION := v3.22.0
 
-.PHONY: all build test demo bench lint eval clean envtest-bin generate manifests policy-markers
+.PHONY: all build test demo bench bench-compare lint eval clean envtest-bin generate manifests policy-markers verify-generated
 
 all: build
 
@@ -23,13 +25,16 @@ build:
 
 ## test: lint, then every package's tests against a real API server (envtest)
 ## and, where present, the evaluation data in DATA_DIR.
-test: lint envtest-bin
+test: lint verify-generated envtest-bin bin/helm
 	KUBEBUILDER_ASSETS=$(abspath bin) STUURMAN_DATA_DIR=$(abspath $(DATA_DIR)) $(GO) test -count=1 ./...
 
 envtest-bin: $(ENVTEST_BIN)
 
 bin/kube-apiserver: hack/tools/go.mod hack/tools/go.sum hack/tools/kube-apiserver/main.go
 	cd hack/tools && $(GO) build -ldflags "$(TOOLS_LDFLAGS)" -o ../../bin/kube-apiserver ./kube-apiserver
+
+bin/helm:
+	GOBIN=$(abspath bin) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 bin/etcd: hack/tools/go.mod hack/tools/go.sum hack/tools/etcd/main.go
 	cd hack/tools && $(GO) build -o ../../bin/etcd ./etcd
@@ -70,8 +75,15 @@ generate: policy-markers
 ## float fields (allowDangerousTypes).
 manifests: policy-markers
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd
+	cp config/crd/*.yaml deploy/helm/stuurman/crds/
+
+## verify-generated: fail when the committed DeepCopy code or CRDs differ
+## from what the API types generate.
+verify-generated: generate manifests
+	@git diff --exit-code -- api policies config deploy/helm/stuurman/crds || { \
+		echo "generated files are out of date: run make generate manifests and commit the result"; exit 1; }
 
 # The CRD embeds policies.Policy: its types need DeepCopy markers, and
 # policies.Duration (a duration string in JSON) the schema type string.
 policy-markers:
-	@grep -q '+kubebuilder:validation:Type=string' policies/policy.go || { 		echo "policies/policy.go: policies.Duration needs the marker +kubebuilder:validation:Type=string"; 		echo "and the policy types +kubebuilder:object:generate=true (see api/v1alpha1/doc.go)"; exit 1; }
+	@grep -q '+kubebuilder:validation:Type=string' policies/policy.go || { 		echo "policies/policy.go: policies.Duration needs the marker +kubebuilder:validation:Type=string"; 		echo "and Policy, Rules, FlapBudget, RateLimit, Freeze, Protected, RestartRules, ApprovalRules, CELRule +kubebuilder:object:generate=true"; exit 1; }

@@ -15,6 +15,7 @@ import (
 // Policy is what stuurman may do to a workload. The zero value of every
 // optional field selects the default documented on it; Defaults applies them
 // and Validate checks the result.
+// +kubebuilder:object:generate=true
 type Policy struct {
 	// MinReplicas is the lowest replica count stuurman may set. Default 1.
 	MinReplicas int `json:"minReplicas,omitempty" yaml:"minReplicas"`
@@ -52,6 +53,7 @@ type Policy struct {
 // direction change is a pair of consecutive applied scale actions in
 // opposite directions, both within the window; the proposed action counts
 // as the newest.
+// +kubebuilder:object:generate=true
 type FlapBudget struct {
 	// MaxChanges is the most direction changes allowed, >= 0 (0: never
 	// reverse within the window).
@@ -62,6 +64,7 @@ type FlapBudget struct {
 
 // RateLimit allows at most MaxActions applied actions within Window; the
 // proposed action counts as one.
+// +kubebuilder:object:generate=true
 type RateLimit struct {
 	// MaxActions is the most actions allowed, >= 1.
 	MaxActions int `json:"maxActions" yaml:"maxActions"`
@@ -75,6 +78,7 @@ type RateLimit struct {
 // times in TimeZone: a start in an hour a DST change skips is moved forward
 // by the gap, and a start in an hour that repeats happens once, at its
 // first occurrence.
+// +kubebuilder:object:generate=true
 type Freeze struct {
 	// Name identifies the freeze in decisions. Default "freezes[i]".
 	Name     string   `json:"name,omitempty" yaml:"name"`
@@ -86,12 +90,14 @@ type Freeze struct {
 // Protected lists what stuurman must never act on. Entries are shell
 // patterns (path.Match): Workloads match "namespace/name", Namespaces match
 // the namespace.
+// +kubebuilder:object:generate=true
 type Protected struct {
 	Workloads  []string `json:"workloads,omitempty" yaml:"workloads"`
 	Namespaces []string `json:"namespaces,omitempty" yaml:"namespaces"`
 }
 
 // RestartRules limit rolling restarts.
+// +kubebuilder:object:generate=true
 type RestartRules struct {
 	// MaxUnavailable is how many pods may be unavailable at once during a
 	// restart, as a count ("1") or a percentage of replicas ("25%",
@@ -105,6 +111,7 @@ type RestartRules struct {
 }
 
 // ApprovalRules say when a decision needs a human's approval.
+// +kubebuilder:object:generate=true
 type ApprovalRules struct {
 	// ScaleUpFactor: a scale-up to more than current × ScaleUpFactor needs
 	// approval (e.g. 2). 0: never.
@@ -122,6 +129,7 @@ type ApprovalRules struct {
 // docs/policy.md), and must return a bool; true means the rule fires and
 // Effect applies ("deny" or "require_approval"), with Message as the
 // reason. An expression that fails to evaluate denies.
+// +kubebuilder:object:generate=true
 type CELRule struct {
 	// Name identifies the rule in decisions. Required, unique.
 	Name string `json:"name" yaml:"name"`
@@ -142,6 +150,7 @@ const (
 )
 
 // Rules limit decisions in one direction.
+// +kubebuilder:object:generate=true
 type Rules struct {
 	// MaxStep is the most replicas one decision may add (or remove).
 	// 0: no absolute limit.
@@ -239,6 +248,7 @@ func (p Policy) Hash() string {
 
 // Duration is a time.Duration written as a Go duration string ("90s",
 // "5m") in policy files.
+// +kubebuilder:validation:Type=string
 type Duration time.Duration
 
 // D returns d as a time.Duration.

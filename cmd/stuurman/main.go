@@ -33,7 +33,7 @@ would have done beside what the Kubernetes HPA would have done.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRecommendCommand(), newEvalCommand(), newVersionCommand())
+	root.AddCommand(newRecommendCommand(), newEvalCommand(), newControllerCommand(), newVersionCommand())
 	return root
 }
 

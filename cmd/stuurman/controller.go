@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/stuurman/stuurman/controller"
+	"github.com/stuurman/stuurman/metrics"
+)
+
+type controllerFlags struct {
+	kubeconfig   string
+	prometheus   string
+	mgr          controller.ManagerOptions
+	logJSON      bool
+	logLevel     int
+	proposalKeep time.Duration
+	staleAfter   int
+	interval     time.Duration
+}
+
+func newControllerCommand() *cobra.Command {
+	var f controllerFlags
+	cmd := &cobra.Command{
+		Use:   "controller --prometheus-url URL",
+		Short: "Run the in-cluster controller: steer the workloads of every WorkloadPolicy",
+		Long: `controller runs stuurman in a cluster. For every WorkloadPolicy (stuurman.io/v1alpha1)
+it forecasts the demand of the policy's workloads from Prometheus, asks the
+policy's agent for proposals, gates them through the policy, and — as far as
+the policy's mode allows (Off, Recommend, Approve, Auto) — acts: through the
+scale subresource, an HPA's minReplicas floor, or a rolling restart. Every
+proposal is recorded as an ActionProposal, every action as an Event on the
+workload.
+
+It serves its metrics on --metrics-bind-address (/metrics) and its probes on
+--health-probe-bind-address (/healthz, /readyz). With --leader-elect (the
+default), only the replica holding the lease acts; the others wait. It stops
+on SIGTERM or SIGINT, releasing the lease. See docs/install.md.`,
+		Example: `  stuurman controller --prometheus-url http://prometheus.monitoring:9090
+  stuurman controller --kubeconfig ~/.kube/config --prometheus-url http://localhost:9090 --leader-elect=false`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runController(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster configuration, else $KUBECONFIG or ~/.kube/config)")
+	fl.StringVar(&f.prometheus, "prometheus-url", "", "Prometheus base URL (or Thanos, Mimir) to read demand from (required)")
+	fl.StringVar(&f.mgr.MetricsBindAddress, "metrics-bind-address", ":8080", `address of the /metrics endpoint ("0" disables it)`)
+	fl.StringVar(&f.mgr.HealthProbeBindAddress, "health-probe-bind-address", ":8081", `address of the /healthz and /readyz endpoints ("0" disables them)`)
+	fl.BoolVar(&f.mgr.LeaderElection, "leader-elect", true, "act only while holding the leader lease, so that several replicas can run")
+	fl.StringVar(&f.mgr.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the lease (default: the controller's own namespace)")
+	fl.StringVar(&f.mgr.LeaderElectionID, "leader-election-id", "stuurman-controller", "name of the lease")
+	fl.DurationVar(&f.interval, "interval", controller.DefaultInterval, "cycle interval of WorkloadPolicies that set none")
+	fl.IntVar(&f.staleAfter, "stale-after", 3, "intervals after which the newest demand sample is stale and the controller holds")
+	fl.DurationVar(&f.proposalKeep, "proposal-retention", 24*time.Hour, "how long finished ActionProposals are kept")
+	fl.BoolVar(&f.logJSON, "log-json", false, "log in JSON instead of text")
+	fl.IntVar(&f.logLevel, "v", 0, "log verbosity (higher logs more)")
+	return cmd
+}
+
+func runController(cmd *cobra.Command, f controllerFlags) error {
+	switch {
+	case f.prometheus == "":
+		return errors.New("--prometheus-url is required: the controller reads the workloads' demand from Prometheus")
+	case f.interval <= 0:
+		return fmt.Errorf("--interval must be positive, got %v", f.interval)
+	case f.staleAfter < 1:
+		return fmt.Errorf("--stale-after must be at least 1, got %d", f.staleAfter)
+	case f.proposalKeep <= 0:
+		return fmt.Errorf("--proposal-retention must be positive, got %v", f.proposalKeep)
+	}
+	opts := &slog.HandlerOptions{Level: slog.Level(-f.logLevel)}
+	var h slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), opts)
+	if f.logJSON {
+		h = slog.NewJSONHandler(cmd.ErrOrStderr(), opts)
+	}
+	logger := logr.FromSlogHandler(h)
+	log.SetLogger(logger)
+	ctx := log.IntoContext(cmd.Context(), logger)
+
+	cfg, err := controllerRESTConfig(f.kubeconfig)
+	if err != nil {
+		return err
+	}
+	api, err := metrics.NewPrometheusClient(f.prometheus, nil)
+	if err != nil {
+		return fmt.Errorf("--prometheus-url: %w", err)
+	}
+	prom, err := metrics.NewPrometheus(api, metrics.PrometheusOptions{})
+	if err != nil {
+		return err
+	}
+	f.mgr.Reconciler = controller.Options{
+		Source:            controller.PrometheusSource{Prometheus: prom},
+		DefaultInterval:   f.interval,
+		StaleAfter:        f.staleAfter,
+		ProposalRetention: f.proposalKeep,
+	}
+	mgr, _, err := controller.NewManager(cfg, f.mgr)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting the controller", "prometheus", f.prometheus, "leaderElection", f.mgr.LeaderElection)
+	// The context is cancelled on SIGTERM or SIGINT: the manager stops
+	// its controllers, waits for running reconciles and releases the
+	// lease.
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	return nil
+}
+
+// controllerRESTConfig returns the configuration of kubeconfig, or, when it
+// is empty, the in-cluster configuration or the usual kubeconfig files.
+func controllerRESTConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "stuurman-controller/" + version
+	return cfg, nil
+}
