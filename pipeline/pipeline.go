@@ -179,7 +179,10 @@ func (p *Pipeline) Cycle(ctx context.Context, now time.Time, demand metrics.Seri
 			return out, fmt.Errorf("pipeline: apply decision for %s: %w", prop.Workload, err)
 		}
 		out.Results = append(out.Results, res)
-		if d.Changes() {
+		// Only what was carried out counts for cooldowns, flap budgets and
+		// rate limits: a recommendation or a proposal awaiting approval
+		// changed nothing yet (see RecordApplied).
+		if d.Changes() && res.Applied {
 			p.remember(d, st.Replicas, now)
 			if d.Action.Kind == agents.ActionScale {
 				st.Replicas = d.Action.Replicas
@@ -212,6 +215,16 @@ func (p *Pipeline) detect(demand metrics.Series) []forecast.Finding {
 		}
 	}
 	return out
+}
+
+// RecordApplied tells the pipeline that a decision it made earlier was
+// carried out at time at, from the replica count from — e.g. after a human
+// approved it — so that cooldowns, flap budgets and rate limits count it
+// from when it happened.
+func (p *Pipeline) RecordApplied(d policies.Decision, from int, at time.Time) {
+	if d.Changes() {
+		p.remember(d, from, at)
+	}
 }
 
 func (p *Pipeline) remember(d policies.Decision, from int, now time.Time) {

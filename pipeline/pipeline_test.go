@@ -39,6 +39,14 @@ func (s *scripted) Propose(_ context.Context, sit agents.Situation) ([]agents.Pr
 	return []agents.Proposal{{From: sit.State.Replicas, Agent: "scripted", Action: agents.Action{Kind: agents.ActionScale, Replicas: t}}}, nil
 }
 
+// applying reports every decision that changes the workload as carried
+// out, as an actuator with side effects would.
+type applying struct{}
+
+func (applying) Apply(_ context.Context, d policies.Decision) (actuators.Result, error) {
+	return actuators.Result{Decision: d, Applied: d.Changes(), Replicas: d.Action.Replicas}, nil
+}
+
 type failing struct{}
 
 func (failing) Apply(context.Context, policies.Decision) (actuators.Result, error) {
@@ -55,7 +63,7 @@ func TestCycleRemembersForStabilisationAndCooldown(t *testing.T) {
 	}
 	ag := &scripted{targets: []int{10, 4, 4, 4, 4, 12, 20}}
 	p, err := New(Config{Workload: agents.Workload{Kind: "Deployment", Name: "web"}, CapacityPerPod: 10, LeadTime: 3 * time.Minute},
-		fixedForecaster{}, ag, e, actuators.NewRecorder(nil))
+		fixedForecaster{}, ag, e, applying{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +95,40 @@ func TestCycleRemembersForStabilisationAndCooldown(t *testing.T) {
 	last := ag.seen[len(ag.seen)-1]
 	if len(last.RecentActions) != 3 || last.RecentActions[2].Action.Replicas != 12 || last.Limits.MaxReplicas != 50 || last.State.CapacityPerPod != 10 {
 		t.Errorf("agent saw %+v", last)
+	}
+}
+
+// TestOnlyAppliedActionsCount checks that a decision the actuator did not
+// carry out (a dry run, a proposal awaiting approval) starts no cooldown,
+// and that RecordApplied starts it from when it was carried out.
+func TestOnlyAppliedActionsCount(t *testing.T) {
+	pol := policies.Policy{MaxReplicas: 50, ScaleUp: policies.Rules{Cooldown: policies.Duration(5 * time.Minute)}}
+	e, err := policies.NewEngine(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := &scripted{targets: []int{4, 4, 6}}
+	p, err := New(Config{Workload: agents.Workload{Kind: "Deployment", Name: "web"}, CapacityPerPod: 10, LeadTime: time.Minute},
+		fixedForecaster{}, ag, e, actuators.NewRecorder(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	demand := metrics.Series{Start: t0.Add(-time.Hour), Step: time.Minute, Values: make([]float64, 60)}
+	out, err := p.Cycle(context.Background(), t0, demand, agents.WorkloadState{Replicas: 2})
+	if err != nil || out.Decisions[0].Verdict != policies.Allow || out.Results[0].Applied {
+		t.Fatalf("dry run: %+v %v", out.Results, err)
+	}
+	// Not carried out: a second scale-up a minute later is not in cooldown.
+	out, err = p.Cycle(context.Background(), t0.Add(time.Minute), demand, agents.WorkloadState{Replicas: 2})
+	if err != nil || out.Decisions[0].Verdict != policies.Allow {
+		t.Fatalf("after a dry run the cooldown must not run: %+v %v", out.Decisions[0].Rules, err)
+	}
+	// Carried out now (say, approved): the cooldown runs from now.
+	p.RecordApplied(out.Decisions[0], 2, t0.Add(2*time.Minute))
+	out, err = p.Cycle(context.Background(), t0.Add(3*time.Minute), demand, agents.WorkloadState{Replicas: 4})
+	if err != nil || out.Decisions[0].Verdict != policies.Deny {
+		t.Fatalf("after RecordApplied the cooldown must deny: %+v %v", out.Decisions[0], err)
 	}
 }
 

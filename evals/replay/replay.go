@@ -109,6 +109,7 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 		return report.Report{}, err
 	}
 	rec := actuators.NewRecorder(actuators.Notable)
+	act := simulated{rec}
 	wl := o.Workload
 	if wl.Name == "" {
 		wl = agents.Workload{Kind: "Trace", Name: demand.Name}
@@ -117,7 +118,7 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 	if err != nil {
 		return report.Report{}, err
 	}
-	p, err := pipeline.New(pipeline.Config{Workload: wl, CapacityPerPod: o.CapacityPerPod, LeadTime: o.LeadTime, Detector: detector}, fc, agent, engine, rec)
+	p, err := pipeline.New(pipeline.Config{Workload: wl, CapacityPerPod: o.CapacityPerPod, LeadTime: o.LeadTime, Detector: detector}, fc, agent, engine, act)
 	if err != nil {
 		return report.Report{}, err
 	}
@@ -173,6 +174,17 @@ func Run(ctx context.Context, demand metrics.Series, o Options, now time.Time) (
 		r.Forecast.MeanMASE = math.NaN()
 	}
 	return r, nil
+}
+
+// simulated is the replay's actuator: the simulator carries out every
+// decision that changes the workload, so they are reported applied; the
+// recorder keeps them for the report.
+type simulated struct{ *actuators.Recorder }
+
+func (s simulated) Apply(ctx context.Context, d policies.Decision) (actuators.Result, error) {
+	res, err := s.Recorder.Apply(ctx, d)
+	res.Applied, res.Actor = d.Changes(), "simulator"
+	return res, err
 }
 
 // Scaler adapts the pipeline to the simulator: at each decision it runs one
