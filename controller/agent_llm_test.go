@@ -95,4 +95,3 @@ func TestLLMAgentsRefuseWhatTheyCannotBuild(t *testing.T) {
 		t.Errorf("unknown agent: %v, want ErrAgentUnavailable", err)
 	}
 }
-
