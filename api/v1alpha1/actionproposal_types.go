@@ -151,8 +151,9 @@ type ActionProposalStatus struct {
 	// Empty means Pending.
 	// +optional
 	Phase Phase `json:"phase,omitempty"`
-	// ApprovedBy is who approved (or rejected) the proposal; "stuurman"
-	// when the policy allowed it in mode Auto.
+	// ApprovedBy is who approved (or rejected) the proposal, as verified:
+	// "slack:U0123456789 (k8s: alice)" from Slack, "kube:alice" from
+	// stuurman approve, "stuurman" when the policy allowed it in mode Auto.
 	// +optional
 	ApprovedBy string `json:"approvedBy,omitempty"`
 	// ApprovedAt is when it was approved or rejected.
@@ -176,6 +177,21 @@ type ActionProposalStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Slack is the approval request posted in Slack for the proposal: a
+	// restarted controller updates this message instead of posting again.
+	// +optional
+	Slack *SlackMessage `json:"slack,omitempty"`
+}
+
+// SlackMessage identifies the Slack message that asked for approval.
+type SlackMessage struct {
+	// Channel is the ID of the channel the message is in.
+	Channel string `json:"channel"`
+	// TS is the message's timestamp, its ID within the channel.
+	TS string `json:"ts"`
+	// Phase is the proposal's phase the message last showed.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
 }
 
 // ActionProposal is one action the controller proposed for one workload,

@@ -67,6 +67,50 @@ type WorkloadPolicySpec struct {
 	// approved one for being applied) before it expires. Default 15m.
 	// +optional
 	ProposalTTL *metav1.Duration `json:"proposalTTL,omitempty"`
+	// Approval says where the policy's proposals are put to humans and
+	// who may approve them there. Without it, no one may approve in
+	// Slack; approving through the API (kubectl, stuurman approve) is
+	// governed by RBAC alone.
+	// +optional
+	Approval *ApprovalSpec `json:"approval,omitempty"`
+}
+
+// ApprovalSpec says where proposals that need approval are put to humans
+// and who may approve them.
+type ApprovalSpec struct {
+	// Slack asks for approval in a Slack channel, with Approve and Reject
+	// buttons (see docs/slack.md).
+	// +optional
+	Slack *SlackApproval `json:"slack,omitempty"`
+}
+
+// SlackApproval configures approval requests in Slack. A Slack user may
+// approve or reject when listed in users or a member of one of userGroups
+// and, when kubernetesUsers is set, when mapped there to a Kubernetes user
+// who may update the workload's scale subresource (a
+// SubjectAccessReview). Everyone else is told so and nothing changes.
+type SlackApproval struct {
+	// Channel is the ID of the Slack channel the requests are posted to
+	// (e.g. C0123456789). Default: the controller's --slack-channel.
+	// +optional
+	Channel string `json:"channel,omitempty"`
+	// Users are the Slack user IDs (e.g. U0123456789) who may approve.
+	// +listType=set
+	// +optional
+	Users []string `json:"users,omitempty"`
+	// UserGroups are Slack user group IDs (e.g. S0123456789) whose
+	// members may approve; membership is read from Slack
+	// (usergroups.users.list) and cached for a minute.
+	// +listType=set
+	// +optional
+	UserGroups []string `json:"userGroups,omitempty"`
+	// KubernetesUsers maps Slack user IDs to Kubernetes user names. When
+	// set, an approver must be mapped, and the Kubernetes user must be
+	// allowed to update the workload's scale subresource in the policy's
+	// namespace, as a SubjectAccessReview answers (the user's groups are
+	// not known: bind the user directly).
+	// +optional
+	KubernetesUsers map[string]string `json:"kubernetesUsers,omitempty"`
 }
 
 // TargetRef names a workload: a Deployment, a StatefulSet, or any resource

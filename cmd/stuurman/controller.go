@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -25,6 +26,7 @@ type controllerFlags struct {
 	proposalKeep time.Duration
 	staleAfter   int
 	interval     time.Duration
+	slack        slackFlags
 }
 
 func newControllerCommand() *cobra.Command {
@@ -43,7 +45,12 @@ workload.
 It serves its metrics on --metrics-bind-address (/metrics) and its probes on
 --health-probe-bind-address (/healthz, /readyz). With --leader-elect (the
 default), only the replica holding the lease acts; the others wait. It stops
-on SIGTERM or SIGINT, releasing the lease. See docs/install.md.`,
+on SIGTERM or SIGINT, releasing the lease. See docs/install.md.
+
+With SLACK_BOT_TOKEN set it asks for approval in Slack, for the policies
+that set spec.approval.slack, and takes the answers over Socket Mode
+(SLACK_APP_TOKEN) or an HTTP interactivity endpoint (SLACK_SIGNING_SECRET).
+See docs/slack.md.`,
 		Example: `  stuurman controller --prometheus-url http://prometheus.monitoring:9090
   stuurman controller --kubeconfig ~/.kube/config --prometheus-url http://localhost:9090 --leader-elect=false`,
 		Args: cobra.NoArgs,
@@ -64,6 +71,7 @@ on SIGTERM or SIGINT, releasing the lease. See docs/install.md.`,
 	fl.DurationVar(&f.proposalKeep, "proposal-retention", 24*time.Hour, "how long finished ActionProposals are kept")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log in JSON instead of text")
 	fl.IntVar(&f.logLevel, "v", 0, "log verbosity (higher logs more)")
+	addSlackFlags(fl, &f.slack)
 	return cmd
 }
 
@@ -107,6 +115,9 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	}
 	mgr, _, err := controller.NewManager(cfg, f.mgr)
 	if err != nil {
+		return err
+	}
+	if err := setupSlack(mgr, f.slack, os.Getenv, logger); err != nil {
 		return err
 	}
 	logger.Info("starting the controller", "prometheus", f.prometheus, "leaderElection", f.mgr.LeaderElection)

@@ -33,7 +33,8 @@ would have done beside what the Kubernetes HPA would have done.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRecommendCommand(), newEvalCommand(), newControllerCommand(), newVersionCommand())
+	root.AddCommand(newRecommendCommand(), newEvalCommand(), newControllerCommand(),
+		newApproveCommand(true), newApproveCommand(false), newVersionCommand())
 	return root
 }
 
