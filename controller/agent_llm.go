@@ -19,8 +19,9 @@ import (
 //
 // Endpoints and keys come from the controller's environment (a Secret
 // mounted as variables; see docs/agents.md), never from the
-// WorkloadPolicy: its options may only pick the model, the base URL and, for
-// langchain, the provider. LLMAgents is a prometheus.Collector exporting the
+// WorkloadPolicy: its options may only pick the model and, for langchain,
+// the provider. A policy author who could set the endpoint could send the
+// controller's key anywhere. LLMAgents is a prometheus.Collector exporting the
 // chains' calls, tokens, latency, retries and fallbacks.
 type LLMAgents struct {
 	getenv func(string) string
@@ -40,13 +41,13 @@ func NewLLMAgents(getenv func(string) string) *LLMAgents {
 // Build implements AgentBuilder.
 func (a *LLMAgents) Build(spec stuurmanv1.AgentSpec) (agents.Agent, error) {
 	heuristicOpts := map[string]string{}
-	var model, baseURL, provider string
+	var model, provider string
 	for k, v := range spec.Options {
 		switch k {
 		case "model":
 			model = v
-		case "baseURL":
-			baseURL = v
+		case "baseURL", "apiKey":
+			return nil, fmt.Errorf("agent.options.%s: endpoints and keys come from the controller's environment, not from a WorkloadPolicy", k)
 		case "provider":
 			provider = v
 		default:
@@ -70,13 +71,13 @@ func (a *LLMAgents) Build(spec stuurmanv1.AgentSpec) (agents.Agent, error) {
 		if provider != "" {
 			return nil, errors.New("agent.options.provider: only the langchain agent takes a provider")
 		}
-		cfg := llm.OpenAIConfig{Model: model, BaseURL: baseURL}.FromEnv(a.getenv)
+		cfg := llm.OpenAIConfig{Model: model}.FromEnv(a.getenv)
 		m, err = llm.NewOpenAI(cfg, llm.Config{})
 	case stuurmanv1.AgentLangChain:
 		if provider == "" {
 			return nil, fmt.Errorf("agent.options.provider: the langchain agent needs one (ollama, anthropic or openai): %w", ErrAgentUnavailable)
 		}
-		cfg := llm.LangChainConfig{Provider: provider, Model: model, BaseURL: baseURL}.FromEnv(a.getenv)
+		cfg := llm.LangChainConfig{Provider: provider, Model: model}.FromEnv(a.getenv)
 		m, err = llm.NewLangChain(cfg, llm.Config{})
 	default:
 		return nil, fmt.Errorf("agent %q: unknown agent (heuristic, openai or langchain): %w", spec.Name, ErrAgentUnavailable)

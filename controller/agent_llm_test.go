@@ -22,11 +22,11 @@ import (
 func TestLLMAgentsBuildAndCount(t *testing.T) {
 	srv := llmtest.NewServer(llmtest.Reply{Raw: "{not json"})
 	defer srv.Close()
-	env := map[string]string{"OPENAI_API_KEY": "test-key"}
+	env := map[string]string{"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": srv.BaseURL()}
 	b := NewLLMAgents(func(k string) string { return env[k] })
 
 	agent, err := b.Build(stuurmanv1.AgentSpec{Name: stuurmanv1.AgentOpenAI,
-		Options: map[string]string{"baseURL": srv.BaseURL(), "model": "scripted", "maxMASE": "1.5"}})
+		Options: map[string]string{"model": "scripted", "maxMASE": "1.5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +85,7 @@ func TestLLMAgentsRefuseWhatTheyCannotBuild(t *testing.T) {
 		{stuurmanv1.AgentSpec{Name: stuurmanv1.AgentOpenAI, Options: map[string]string{"provider": "ollama"}}, "only the langchain agent"},
 		{stuurmanv1.AgentSpec{Name: stuurmanv1.AgentOpenAI, Options: map[string]string{"maxMASE": "x"}}, "agent.options.maxMASE"},
 		{stuurmanv1.AgentSpec{Name: "oracle"}, "unknown agent"},
+		{stuurmanv1.AgentSpec{Name: stuurmanv1.AgentOpenAI, Options: map[string]string{"baseURL": "http://elsewhere"}}, "come from the controller's environment"},
 	} {
 		_, err := b.Build(tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -93,6 +93,11 @@ func (r *Reconciler) settleProposals(ctx context.Context, wp *stuurmanv1.Workloa
 				break
 			}
 			err = r.applyProposal(ctx, ap, w, now)
+			// Applied now, decided earlier: the target's pipeline counts it
+			// from now for cooldowns, flap budgets and rate limits.
+			if tr := rt.targets[w.Target]; err == nil && tr != nil && phaseOf(ap) == stuurmanv1.PhaseApplied {
+				tr.pipeline.RecordApplied(decisionOf(ap, w), int(ap.Spec.From), now)
+			}
 		case phase.Terminal() && now.Sub(ap.Spec.ExpiresAt.Time) > r.opts.ProposalRetention:
 			if err := r.client.Delete(ctx, ap); err != nil && !apierrors.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("delete ActionProposal %s: %w", ap.Name, err))

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/stuurman/stuurman/controller"
 	"github.com/stuurman/stuurman/metrics"
@@ -107,8 +108,15 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
+	// LLM agents read their endpoints and keys from the environment (a
+	// Secret, see docs/agents.md) and report their use on /metrics.
+	llmAgents := controller.NewLLMAgents(os.Getenv)
+	if err := ctrlmetrics.Registry.Register(llmAgents); err != nil {
+		return fmt.Errorf("register the LLM metrics: %w", err)
+	}
 	f.mgr.Reconciler = controller.Options{
 		Source:            controller.PrometheusSource{Prometheus: prom},
+		NewAgent:          llmAgents.Build,
 		DefaultInterval:   f.interval,
 		StaleAfter:        f.staleAfter,
 		ProposalRetention: f.proposalKeep,
