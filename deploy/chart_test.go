@@ -178,7 +178,7 @@ func TestChartRBACMatchesController(t *testing.T) {
 			leases = append(leases, expand(r.Rules)...)
 		}
 	}
-	got := append(cluster, leases...)
+	got := append(slices.Clone(cluster), leases...)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("chart grants\n  %s\ncontroller declares\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -21,6 +22,7 @@ import (
 type controllerFlags struct {
 	kubeconfig   string
 	prometheus   string
+	resources    string
 	mgr          controller.ManagerOptions
 	logJSON      bool
 	logLevel     int
@@ -33,7 +35,7 @@ type controllerFlags struct {
 func newControllerCommand() *cobra.Command {
 	var f controllerFlags
 	cmd := &cobra.Command{
-		Use:   "controller --prometheus-url URL",
+		Use:   "controller (--prometheus-url URL | --resource-metrics metrics-server)",
 		Short: "Run the in-cluster controller: steer the workloads of every WorkloadPolicy",
 		Long: `controller runs stuurman in a cluster. For every WorkloadPolicy (stuurman.io/v1alpha1)
 it forecasts the demand of the policy's workloads from Prometheus, asks the
@@ -42,6 +44,14 @@ the policy's mode allows (Off, Recommend, Approve, Auto) — acts: through the
 scale subresource, an HPA's minReplicas floor, or a rolling restart. Every
 proposal is recorded as an ActionProposal, every action as an Event on the
 workload.
+
+Resource metrics (metric.resource cpu or memory) come from Prometheus too,
+or, with --resource-metrics=metrics-server, from the resource metrics API
+(metrics.k8s.io). metrics-server has only the current usage: the controller
+keeps the history itself, from its start, so the forecasts stay in cold
+start (and the heuristic agent reactive) until enough has accumulated.
+Without --prometheus-url, policies with a PromQL query hold
+(MetricsAvailable=False, QueryFailed).
 
 It serves its metrics on --metrics-bind-address (/metrics) and its probes on
 --health-probe-bind-address (/healthz, /readyz). With --leader-elect (the
@@ -53,6 +63,7 @@ that set spec.approval.slack, and takes the answers over Socket Mode
 (SLACK_APP_TOKEN) or an HTTP interactivity endpoint (SLACK_SIGNING_SECRET).
 See docs/slack.md.`,
 		Example: `  stuurman controller --prometheus-url http://prometheus.monitoring:9090
+  stuurman controller --resource-metrics metrics-server
   stuurman controller --kubeconfig ~/.kube/config --prometheus-url http://localhost:9090 --leader-elect=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,7 +72,8 @@ See docs/slack.md.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster configuration, else $KUBECONFIG or ~/.kube/config)")
-	fl.StringVar(&f.prometheus, "prometheus-url", "", "Prometheus base URL (or Thanos, Mimir) to read demand from (required)")
+	fl.StringVar(&f.prometheus, "prometheus-url", "", "Prometheus base URL (or Thanos, Mimir) to read demand from (required unless --resource-metrics=metrics-server)")
+	fl.StringVar(&f.resources, "resource-metrics", resourcesPrometheus, `where resource metrics (cpu, memory) are read: "prometheus", or "metrics-server" (the metrics.k8s.io API; history accumulates from the controller's start)`)
 	fl.StringVar(&f.mgr.MetricsBindAddress, "metrics-bind-address", ":8080", `address of the /metrics endpoint ("0" disables it)`)
 	fl.StringVar(&f.mgr.HealthProbeBindAddress, "health-probe-bind-address", ":8081", `address of the /healthz and /readyz endpoints ("0" disables them)`)
 	fl.BoolVar(&f.mgr.LeaderElection, "leader-elect", true, "act only while holding the leader lease, so that several replicas can run")
@@ -78,8 +90,10 @@ See docs/slack.md.`,
 
 func runController(cmd *cobra.Command, f controllerFlags) error {
 	switch {
-	case f.prometheus == "":
-		return errors.New("--prometheus-url is required: the controller reads the workloads' demand from Prometheus")
+	case f.resources != resourcesPrometheus && f.resources != resourcesMetricsServer:
+		return fmt.Errorf("--resource-metrics must be %s or %s, got %q", resourcesPrometheus, resourcesMetricsServer, f.resources)
+	case f.prometheus == "" && f.resources == resourcesPrometheus:
+		return errors.New("--prometheus-url is required: the controller reads the workloads' demand from Prometheus (for resource metrics alone, --resource-metrics=metrics-server needs none)")
 	case f.interval <= 0:
 		return fmt.Errorf("--interval must be positive, got %v", f.interval)
 	case f.staleAfter < 1:
@@ -100,11 +114,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	api, err := metrics.NewPrometheusClient(f.prometheus, nil)
-	if err != nil {
-		return fmt.Errorf("--prometheus-url: %w", err)
-	}
-	prom, err := metrics.NewPrometheus(api, metrics.PrometheusOptions{})
+	source, podMetrics, err := demandSource(cfg, f)
 	if err != nil {
 		return err
 	}
@@ -115,7 +125,7 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		return fmt.Errorf("register the LLM metrics: %w", err)
 	}
 	f.mgr.Reconciler = controller.Options{
-		Source:            controller.PrometheusSource{Prometheus: prom},
+		Source:            source,
 		NewAgent:          llmAgents.Build,
 		DefaultInterval:   f.interval,
 		StaleAfter:        f.staleAfter,
@@ -125,10 +135,16 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
+	if podMetrics != nil {
+		// The source reads targets and pods through the manager's
+		// cache, which exists only now; nothing reads demand before
+		// Start.
+		podMetrics.Client = mgr.GetClient()
+	}
 	if err := setupSlack(mgr, f.slack, os.Getenv, logger); err != nil {
 		return err
 	}
-	logger.Info("starting the controller", "prometheus", f.prometheus, "leaderElection", f.mgr.LeaderElection)
+	logger.Info("starting the controller", "prometheus", f.prometheus, "resourceMetrics", f.resources, "leaderElection", f.mgr.LeaderElection)
 	// The context is cancelled on SIGTERM or SIGINT: the manager stops
 	// its controllers, waits for running reconciles and releases the
 	// lease.
@@ -136,6 +152,43 @@ func runController(cmd *cobra.Command, f controllerFlags) error {
 		return fmt.Errorf("controller: %w", err)
 	}
 	return nil
+}
+
+// The values of --resource-metrics.
+const (
+	resourcesPrometheus    = "prometheus"
+	resourcesMetricsServer = "metrics-server"
+)
+
+// demandSource builds the controller's metric source from the flags:
+// Prometheus for queries (when --prometheus-url is set), and resource
+// metrics from Prometheus or metrics-server. With metrics-server it also
+// returns that source, whose Client the caller sets.
+func demandSource(cfg *rest.Config, f controllerFlags) (controller.MetricSource, *controller.MetricsServerSource, error) {
+	var queries controller.MetricSource
+	if f.prometheus != "" {
+		api, err := metrics.NewPrometheusClient(f.prometheus, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--prometheus-url: %w", err)
+		}
+		prom, err := metrics.NewPrometheus(api, metrics.PrometheusOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		queries = controller.PrometheusSource{Prometheus: prom}
+	}
+	switch f.resources {
+	case resourcesPrometheus:
+		return queries, nil, nil
+	case resourcesMetricsServer:
+		mc, err := metricsclient.NewForConfig(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--resource-metrics=metrics-server: %w", err)
+		}
+		ms := &controller.MetricsServerSource{PodMetrics: mc.MetricsV1beta1()}
+		return controller.SplitSource{Queries: queries, Resources: ms}, ms, nil
+	}
+	return nil, nil, fmt.Errorf("--resource-metrics must be %s or %s, got %q", resourcesPrometheus, resourcesMetricsServer, f.resources)
 }
 
 // controllerRESTConfig returns the configuration of kubeconfig, or, when it
