@@ -2,12 +2,10 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +24,11 @@ import (
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	stuurmanv1 "github.com/stuurman/stuurman/api/v1alpha1"
+	"github.com/stuurman/stuurman/internal/kubetest"
 	"github.com/stuurman/stuurman/metrics"
 	"github.com/stuurman/stuurman/policies"
 )
@@ -54,31 +52,22 @@ func runMain(m *testing.M) int {
 	} else {
 		log.SetLogger(logr.Discard())
 	}
-	root, err := moduleRoot()
+	crds, err := kubetest.CRDDir()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	assets, err := assetsDir(root)
+	cfg, stop, err := kubetest.Launch(crds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	restCfg, err = env.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start the API server (envtest):", err)
 		return 1
 	}
 	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop envtest:", err)
+		if err := stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
+	restCfg = cfg
 	if scheme, err = NewScheme(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -88,39 +77,6 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-// moduleRoot walks up from the working directory to go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// assetsDir returns KUBEBUILDER_ASSETS, or bin/ under the module root,
-// after checking that kube-apiserver and etcd are there.
-func assetsDir(root string) (string, error) {
-	dir := os.Getenv("KUBEBUILDER_ASSETS")
-	if dir == "" {
-		dir = filepath.Join(root, "bin")
-	}
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			return "", fmt.Errorf("envtest: %s not found in %s (KUBEBUILDER_ASSETS, or bin/ under the module root): run `make envtest-bin` to build kube-apiserver and etcd", b, dir)
-		}
-	}
-	return dir, nil
 }
 
 // t0 is midnight of the test day; the synthetic demand peaks at noon.
@@ -157,13 +113,16 @@ func dailySeries(name string) metrics.Series {
 // a real event recorder, talking to the envtest API server directly (no
 // cache), so that each Reconcile sees the previous one's writes.
 type harness struct {
-	t      *testing.T
-	ns     string
-	clock  *clocktesting.FakeClock
-	source *ReplaySource
-	r      *Reconciler
+	t        *testing.T
+	ns       string
+	clock    *clocktesting.FakeClock
+	source   *ReplaySource
+	recorder events.EventRecorder
+	r        *Reconciler
 }
 
+// newHarness returns a harness in a new namespace whose reconciler reads
+// the replay source; o's Clock, Events and Source are the harness's.
 func newHarness(t *testing.T, start time.Time, o Options) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -174,14 +133,22 @@ func newHarness(t *testing.T, start time.Time, o Options) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Shutdown)
-	h := &harness{t: t, ns: newNamespace(t), clock: clocktesting.NewFakeClock(start), source: NewReplaySource()}
-	o.Source, o.Clock, o.Events = h.source, h.clock, b.NewRecorder(scheme, "stuurman")
+	h := &harness{t: t, ns: newNamespace(t), clock: clocktesting.NewFakeClock(start), source: NewReplaySource(), recorder: b.NewRecorder(scheme, "stuurman")}
+	o.Source = h.source
+	h.r = h.reconciler(o)
+	return h
+}
+
+// reconciler returns a new reconciler with the harness's clock and event
+// recorder, reading demand from o.Source.
+func (h *harness) reconciler(o Options) *Reconciler {
+	h.t.Helper()
+	o.Clock, o.Events = h.clock, h.recorder
 	r, err := NewReconciler(k8s, o)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	h.r = r
-	return h
+	return r
 }
 
 func newNamespace(t *testing.T) string {

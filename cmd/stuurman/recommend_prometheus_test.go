@@ -15,73 +15,23 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/stuurman/stuurman/internal/kubetest"
 	"github.com/stuurman/stuurman/metrics"
 	"github.com/stuurman/stuurman/metrics/promtest"
 	"github.com/stuurman/stuurman/report"
 )
 
-// kubeAssets returns the directory holding kube-apiserver and etcd for
-// envtest: KUBEBUILDER_ASSETS, else bin/ at the module root.
-func kubeAssets(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no go.mod above the working directory, and KUBEBUILDER_ASSETS is not set")
-		}
-		dir = filepath.Dir(dir)
-	}
-	bin := filepath.Join(dir, "bin")
-	for _, name := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
-			t.Fatalf("this test needs a real API server: %s is missing and KUBEBUILDER_ASSETS is not set; run make envtest-bin (or make test)", filepath.Join(bin, name))
-		}
-	}
-	return bin
-}
-
 // startCluster starts a real API server and returns a client and a
 // kubeconfig file for it.
 func startCluster(t *testing.T) (client.Client, string) {
 	t.Helper()
-	env := &envtest.Environment{BinaryAssetsDirectory: kubeAssets(t)}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("envtest: stop: %v", err)
-		}
-	})
-	user, err := env.AddUser(envtest.User{Name: "recommend", Groups: []string{"system:masters"}}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := kubetest.Start(t)
 	c, err := newKubeClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, path
+	return c, kubetest.Kubeconfig(t, cfg)
 }
 
 func podTemplate(app, cpu string) corev1.PodTemplateSpec {
