@@ -80,8 +80,8 @@ func (r *Reconciler) cycle(ctx context.Context, wp *stuurmanv1.WorkloadPolicy, r
 			st.Targets = append(st.Targets, ts)
 			continue
 		}
-		tr.history = mergeHistory(tr.history, series[w.Target], cfg.history)
-		hist := tr.history
+		tr.history.merge(series[w.Target], cfg.history)
+		hist := tr.history.series()
 		if hist.Step > 0 {
 			hist = hist.Until(now)
 		}
@@ -102,6 +102,8 @@ func (r *Reconciler) cycle(ctx context.Context, wp *stuurmanv1.WorkloadPolicy, r
 		tr.writer.begin(wp, rt, w, now, proposals)
 		out, err := tr.pipeline.Cycle(ctx, now, hist, w.State)
 		proposals = tr.writer.proposals
+		lastProposal := tr.writer.last
+		tr.writer.end()
 		if err != nil {
 			r.metrics.Cycles.WithLabelValues("error").Inc()
 			errs = append(errs, fmt.Errorf("%s: %w", w.Target, err))
@@ -125,8 +127,8 @@ func (r *Reconciler) cycle(ctx context.Context, wp *stuurmanv1.WorkloadPolicy, r
 		if len(ds) > 0 {
 			ts.LastDecision = strings.Join(ds, "; ")
 		}
-		if tr.writer.last != "" {
-			ts.LastProposal = tr.writer.last
+		if lastProposal != "" {
+			ts.LastProposal = lastProposal
 		}
 		st.Targets = append(st.Targets, ts)
 	}

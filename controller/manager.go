@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	ctrlcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -61,7 +62,8 @@ type ManagerOptions struct {
 	// tests of leader election do): controller-runtime otherwise refuses
 	// a second controller of the same name.
 	SeveralPerProcess bool
-	// Reconciler configures the WorkloadPolicy reconciler. Its Registerer
+	// Reconciler configures the WorkloadPolicy reconciler, and its
+	// Workers how many policies are reconciled at once. Its Registerer
 	// defaults to the registry /metrics serves, its Events to the
 	// manager's recorder, its APIReader to the manager's uncached reader.
 	Reconciler Options
@@ -158,11 +160,12 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (manager.Manager, *Reconcile
 }
 
 // SetupWithManager registers the reconciler with mgr: it reconciles
-// WorkloadPolicies, and again whenever one of their ActionProposals
-// changes (an approval, say).
+// WorkloadPolicies, Options.Workers at once, and again whenever one of
+// their ActionProposals changes (an approval, say).
 func (r *Reconciler) SetupWithManager(mgr manager.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workloadpolicy").
+		WithOptions(ctrlcontroller.Options{MaxConcurrentReconciles: r.opts.Workers}).
 		// The reconciler's own status writes need no reconcile.
 		For(&stuurmanv1.WorkloadPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&stuurmanv1.ActionProposal{}).

@@ -113,7 +113,7 @@ func (h *harness) history(policy, target string) metrics.Series {
 	if rt == nil || rt.targets[deploymentTarget(h.ns, target)] == nil {
 		h.t.Fatalf("the reconciler keeps nothing for policy %s, target %s", policy, target)
 	}
-	return rt.targets[deploymentTarget(h.ns, target)].history
+	return rt.targets[deploymentTarget(h.ns, target)].history.series().Clone()
 }
 
 // (a) on real Prometheus: Auto mode on a Deployment whose request rate

@@ -209,7 +209,8 @@ func (r *Reconciler) event(w workload, ap *stuurmanv1.ActionProposal, typ, reaso
 // proposalWriter is the controller's actuator in a target's pipeline: it
 // records each actionable decision as an ActionProposal and, in mode Auto,
 // applies the allowed ones through the Kubernetes actuator. begin sets the
-// cycle it works for.
+// cycle it works for, end forgets it (the policy, the workload and the
+// proposals of the cycle are not kept until the next).
 type proposalWriter struct {
 	r *Reconciler
 
@@ -225,6 +226,10 @@ var _ pipeline.Actuator = (*proposalWriter)(nil)
 
 func (pw *proposalWriter) begin(wp *stuurmanv1.WorkloadPolicy, rt *policyRuntime, w workload, now time.Time, proposals []*stuurmanv1.ActionProposal) {
 	pw.ctxWP, pw.rt, pw.w, pw.now, pw.proposals, pw.last = wp, rt, w, now, proposals, ""
+}
+
+func (pw *proposalWriter) end() {
+	pw.ctxWP, pw.rt, pw.w, pw.now, pw.proposals, pw.last = nil, nil, workload{}, time.Time{}, nil, ""
 }
 
 // changes reports whether a decision's final action would change the

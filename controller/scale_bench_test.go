@@ -51,8 +51,9 @@ import (
 // By default it runs 50 Deployments and checks what every cycle did.
 // STUURMAN_SCALE=2000 runs 2,000 (about 5 minutes on 2 cores, most of it
 // the first cycle); docs/benchmarks.md has the figures.
-// STUURMAN_SCALE_WORKERS sets how many reconciles run at once (default 1,
-// as the manager runs them), STUURMAN_SCALE_QPS the client's rate limit,
+// STUURMAN_SCALE_WORKERS sets how many reconciles run at once (default
+// DefaultWorkers, as the manager runs them), STUURMAN_SCALE_QPS the
+// client's rate limit,
 // STUURMAN_SCALE_HEAPPROFILE a file for the live heap after the last cycle.
 //
 // The reconciler reads through a cache-backed client, as in the manager:
@@ -62,7 +63,7 @@ import (
 // would carry it: the process keeps no copy of the metric data besides
 // the controller's own history.
 func TestScale(t *testing.T) {
-	n, workers, steady := 50, 1, 5
+	n, workers, steady := 50, DefaultWorkers, 5
 	if s := os.Getenv("STUURMAN_SCALE"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 {

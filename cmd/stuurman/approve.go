@@ -74,7 +74,7 @@ func capitalize(s string) string {
 
 func runApprove(cmd *cobra.Command, f approveFlags, name string, approve bool) error {
 	ctx := cmd.Context()
-	cfg, err := controllerRESTConfig(f.kubeconfig)
+	cfg, err := controllerRESTConfig(f.kubeconfig, 0, 0) // a few requests: client-go's rate limit
 	if err != nil {
 		return err
 	}
