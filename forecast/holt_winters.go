@@ -3,8 +3,6 @@ package forecast
 import (
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/optimize"
 )
 
 // Bounds of the damping parameter φ searched by HoltWinters.Fit.
@@ -75,16 +73,7 @@ func (hw HoltWinters) Fit(y []float64, period int) (State, error) {
 	if period < 0 {
 		panic("forecast: HoltWinters: negative period")
 	}
-	k0 := 0
-	for k0 < len(y) && math.IsNaN(y[k0]) {
-		k0++
-	}
-	z := y[k0:]
-	seasonal := period > 1
-	m, block := 1, hwBlockNonSeasonal
-	if seasonal {
-		m, block = period, period
-	}
+	z, k0, m, block, seasonal := hwLayout(y, period)
 	if len(z) < 2*block {
 		return nil, fmt.Errorf("holt-winters with period %d: %d samples after %d leading gaps, need %d: %w",
 			period, len(z), k0, 2*block, ErrTooShort)
@@ -97,50 +86,7 @@ func (hw HoltWinters) Fit(y []float64, period int) (State, error) {
 	init := hwInit(z, m, block, seasonal)
 	f := &hwFilter{z: z, init: init, s: make([]float64, m)}
 
-	nparam := 3
-	if seasonal {
-		nparam = 4
-	}
-	x0 := make([]float64, nparam)
-	start := HoltWintersParams{Alpha: 0.3, Beta: 0.02, Gamma: 0.1, Phi: 0.9}
-	x0[0], x0[1] = logit(start.Alpha), logit(start.Beta)
-	x0[2] = logit((start.Phi - hwPhiMin) / (hwPhiMax - hwPhiMin))
-	if seasonal {
-		x0[3] = logit(start.Gamma)
-	}
-	toParams := func(x []float64) HoltWintersParams {
-		p := HoltWintersParams{
-			Alpha: logistic(x[0]),
-			Beta:  logistic(x[1]),
-			Phi:   hwPhiMin + (hwPhiMax-hwPhiMin)*logistic(x[2]),
-		}
-		if seasonal {
-			p.Gamma = logistic(x[3])
-		}
-		return p
-	}
-	maxEvals := hw.MaxEvals
-	if maxEvals <= 0 {
-		maxEvals = hwDefaultMaxEvals
-	}
-	problem := optimize.Problem{Func: func(x []float64) float64 {
-		sse := f.sse(toParams(x))
-		if math.IsNaN(sse) {
-			return math.Inf(1)
-		}
-		return sse
-	}}
-	settings := &optimize.Settings{
-		FuncEvaluations: maxEvals,
-		Converger:       &optimize.FunctionConverge{Relative: 1e-6, Iterations: 20},
-	}
-	// Hitting the evaluation cap is not a failure: keep the best point
-	// found, unless the search ended worse than where it started.
-	best := start
-	res, _ := optimize.Minimize(problem, x0, settings, &optimize.NelderMead{SimplexSize: 1})
-	if res != nil && res.F <= f.sse(start) {
-		best = toParams(res.X)
-	}
+	best := hwFitParams(f.sse, seasonal, hw.MaxEvals)
 	st := &HoltWintersState{params: best, s: make([]float64, m), seasonal: seasonal}
 	st.level, st.trend = init.level, init.trend
 	copy(st.s, init.s)
@@ -284,19 +230,7 @@ func (st *HoltWintersState) Update(y float64) {
 // Forecast writes ŷ(T+h) = ℓ + (φ+…+φʰ)·b + s(phase of T+h) for
 // h = 1..len(dst) into dst and returns it.
 func (st *HoltWintersState) Forecast(dst []float64) []float64 {
-	phi := st.params.Phi
-	var damp, pw float64 = 0, 1
-	pos := st.pos
-	for h := range dst {
-		pw *= phi
-		damp += pw
-		dst[h] = st.level + damp*st.trend + st.s[pos]
-		pos++
-		if pos == len(st.s) {
-			pos = 0
-		}
-	}
-	return dst
+	return hwForecast(dst, st.params.Phi, st.level, st.trend, st.s, st.pos, false)
 }
 
 func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
