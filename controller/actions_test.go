@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,7 +133,7 @@ func TestApplyTwiceActsOnce(t *testing.T) {
 			PolicyName: "pay", Target: stuurmanv1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "pay"},
 			Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To[int32](5)}, From: 2, Mode: stuurmanv1.ModeApprove,
 			Proposal:  stuurmanv1.AgentProposal{Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To[int32](5)}, Reason: "peak", Confidence: 0.8, Agent: "heuristic"},
-			Decision:  stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: "h", DecidedAt: metav1.NewTime(h.clock.Now())},
+			Decision:  stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: wp.Spec.Policy.Hash(), DecidedAt: metav1.NewTime(h.clock.Now())},
 			ExpiresAt: metav1.NewTime(h.clock.Now().Add(time.Hour)),
 		},
 	}
@@ -190,5 +191,65 @@ func TestApplyTwiceActsOnce(t *testing.T) {
 	res, err = h.r.act.Execute(ctx, actuators.Request{Target: w.actuatorTarget(), Decision: decisionOf(ap, w), Key: ap.Name, Actor: "alice"})
 	if err != nil || !res.Applied || h.getDeployment("pay").Generation != gen {
 		t.Errorf("third apply: %+v, %v", res, err)
+	}
+}
+
+// An approved proposal is put before the policy again when it is carried
+// out: one the policy in force would not allow (beyond maxReplicas, or more
+// than the step limit), and one decided under another policy, fail and
+// change nothing.
+func TestApprovedProposalIsRecheckedAgainstThePolicy(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, t0.Add(3*time.Hour), Options{})
+	h.deployment("cart", 2)
+	h.source.Set(deploymentTarget(h.ns, "cart"), dailySeries("cart").Slice(0, 0)) // no data: cycles hold
+	wp := h.policy("cart", "cart", stuurmanv1.ModeApprove)
+	h.reconcile("cart")
+
+	approved := func(name string, to int32, hash string) *stuurmanv1.ActionProposal {
+		ap := &stuurmanv1.ActionProposal{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns, Labels: map[string]string{LabelPolicy: "cart", LabelTarget: "cart"}},
+			Spec: stuurmanv1.ActionProposalSpec{
+				PolicyName: "cart", Target: stuurmanv1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "cart"},
+				Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To(to)}, From: 2, Mode: stuurmanv1.ModeApprove,
+				Proposal:  stuurmanv1.AgentProposal{Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To(to)}, Reason: "hand-made", Confidence: 0.9, Agent: "heuristic"},
+				Decision:  stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: hash, DecidedAt: metav1.NewTime(h.clock.Now())},
+				ExpiresAt: metav1.NewTime(h.clock.Now().Add(time.Hour)),
+			},
+		}
+		if err := controllerutil.SetControllerReference(wp, ap, scheme); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8s.Create(ctx, ap); err != nil {
+			t.Fatal(err)
+		}
+		ap.Status = stuurmanv1.ActionProposalStatus{Phase: stuurmanv1.PhaseApproved, ApprovedBy: "alice", ApprovedAt: ptr.To(metav1.NewTime(h.clock.Now()))}
+		if err := k8s.Status().Update(ctx, ap); err != nil {
+			t.Fatal(err)
+		}
+		return ap
+	}
+	hash := wp.Spec.Policy.Hash()
+	cases := []struct {
+		ap   *stuurmanv1.ActionProposal
+		want string
+	}{
+		{approved("cart-beyond-max", 40, hash), "bounds"},
+		{approved("cart-beyond-step", 8, hash), "scaleUp.step"},
+		{approved("cart-other-policy", 4, "0123456789abcdef"), "decided under policy"},
+	}
+	h.clock.Step(time.Minute)
+	h.reconcile("cart")
+	for _, tc := range cases {
+		got := &stuurmanv1.ActionProposal{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(tc.ap), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Phase != stuurmanv1.PhaseFailed || !strings.Contains(got.Status.Message, tc.want) {
+			t.Errorf("%s: phase %s (%s); want Failed naming %q", tc.ap.Name, got.Status.Phase, got.Status.Message, tc.want)
+		}
+	}
+	if d := h.getDeployment("cart"); *d.Spec.Replicas != 2 {
+		t.Errorf("deployment scaled to %d by a proposal the policy forbids", *d.Spec.Replicas)
 	}
 }

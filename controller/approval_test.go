@@ -173,7 +173,7 @@ func (e *approvalEnv) pending(name string) *stuurmanv1.ActionProposal {
 				Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To[int32](6)}, Reason: "the noon peak needs 6 pods",
 				Evidence: map[string]string{"forecast_upper": "541.2", "capacity_per_pod": "100"}, Confidence: 0.8, Agent: "heuristic",
 			},
-			Decision: stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: "h", DecidedAt: metav1.NewTime(now), Rules: []stuurmanv1.RuleResult{
+			Decision: stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: e.wp.Spec.Policy.Hash(), DecidedAt: metav1.NewTime(now), Rules: []stuurmanv1.RuleResult{
 				{Rule: "bounds", Outcome: "pass", Reason: "within 1..8"},
 				{Rule: "scaleUp.maxStep", Outcome: "clamp", Reason: "at most 4 pods at a time"},
 				{Rule: "approval.scaleUpAbove", Outcome: "needs_approval", Reason: "scaling above 4 replicas needs a human"},

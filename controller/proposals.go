@@ -92,6 +92,11 @@ func (r *Reconciler) settleProposals(ctx context.Context, wp *stuurmanv1.Workloa
 				err = r.setPhase(ctx, ap, stuurmanv1.PhaseFailed, now, "the workload is no longer a target of the policy")
 				break
 			}
+			if why := recheck(rt, ap, w, now); why != "" {
+				r.event(w, ap, corev1.EventTypeWarning, "ActionRefused", string(ap.Spec.Action.Type), "stuurman %s: %s", ap.Name, why)
+				err = r.setPhase(ctx, ap, stuurmanv1.PhaseFailed, now, why)
+				break
+			}
 			err = r.applyProposal(ctx, ap, w, now)
 			// Applied now, decided earlier: the target's pipeline counts it
 			// from now for cooldowns, flap budgets and rate limits.
@@ -153,6 +158,45 @@ func (r *Reconciler) applyProposal(ctx context.Context, ap *stuurmanv1.ActionPro
 	n := int32(res.Replicas)
 	ap.Status.Replicas = &n
 	return r.setPhase(ctx, ap, stuurmanv1.PhaseApplied, now, res.Message)
+}
+
+// recheck puts a proposal decided earlier before the policy engine again,
+// at the moment it is to be carried out, and returns why it may not be, or
+// "" when it may. The proposal must have been decided under the policy in
+// force now (same hash), and the engine, given the workload as it was when
+// the proposal was made (From) and as it is now (ready pods, PDB), must
+// still allow (or ask approval for) exactly the recorded action: bounds,
+// step limits, protection, freeze windows, confidence, disruption budget
+// and CEL rules are checked again. Whether the workload has moved on since
+// (From against the current count) is the actuator's check, which also
+// knows when the action was already carried out.
+func recheck(rt *policyRuntime, ap *stuurmanv1.ActionProposal, w workload, now time.Time) string {
+	if h := rt.engine.Policy().Hash(); ap.Spec.Decision.PolicyHash != h {
+		return fmt.Sprintf("decided under policy %q, and the policy in force is %q: not applied; the next cycle proposes afresh", ap.Spec.Decision.PolicyHash, h)
+	}
+	d := decisionOf(ap, w)
+	prop := d.Proposal
+	prop.Action = d.Action
+	st := policies.State{Workload: w.Workload, Replicas: int(ap.Spec.From), Ready: w.State.Ready, PDB: w.State.PDB}
+	again := rt.engine.Decide(prop, st, now)
+	if again.Verdict != policies.Deny && again.Action == d.Action {
+		return ""
+	}
+	var why []string
+	for _, rr := range again.Rules {
+		if rr.Outcome != policies.Pass {
+			why = append(why, rr.Rule+": "+rr.Reason)
+		}
+	}
+	return fmt.Sprintf("the policy no longer allows %s as approved (now %s %s): %s",
+		describeAction(d.Action), again.Verdict, describeAction(again.Action), strings.Join(why, "; "))
+}
+
+func describeAction(a agents.Action) string {
+	if a.Kind == agents.ActionScale {
+		return fmt.Sprintf("scale to %d", a.Replicas)
+	}
+	return string(a.Kind)
 }
 
 // decisionOf rebuilds the decision a proposal records.
