@@ -78,6 +78,8 @@ var _ MetricSource = (*MetricsServerSource)(nil)
 type namespaceUsage struct {
 	at   time.Time
 	pods []podUsage
+	// unread are the labels of the namespace's pods with no reading.
+	unread []labels.Set
 }
 
 type podUsage struct {
@@ -213,6 +215,7 @@ func (s *MetricsServerSource) read(ctx context.Context, ns string, now time.Time
 		podLabels[p.Name] = p.Labels
 	}
 	r := &namespaceUsage{at: now}
+	read := make(map[string]bool, len(list.Items))
 	for _, pm := range list.Items {
 		l, ok := podLabels[pm.Name]
 		if !ok {
@@ -221,12 +224,18 @@ func (s *MetricsServerSource) read(ctx context.Context, ns string, now time.Time
 		if pm.Timestamp.IsZero() {
 			continue // no reading
 		}
+		read[pm.Name] = true
 		u := podUsage{labels: l, windowEnd: pm.Timestamp.Add(pm.Window.Duration), usage: map[stuurmanv1.ResourceMetric]float64{}}
 		for _, c := range pm.Containers {
 			u.usage[stuurmanv1.ResourceCPU] += c.Usage.Cpu().AsApproximateFloat64()
 			u.usage[stuurmanv1.ResourceMemory] += c.Usage.Memory().AsApproximateFloat64()
 		}
 		r.pods = append(r.pods, u)
+	}
+	for name, l := range podLabels {
+		if !read[name] {
+			r.unread = append(r.unread, l)
+		}
 	}
 	s.reads[ns] = r
 	// Forget the reads too old to serve anything.
@@ -239,8 +248,15 @@ func (s *MetricsServerSource) read(ctx context.Context, ns string, now time.Time
 }
 
 // sum returns the usage of resource summed over the pods sel matches, and
-// the newest end of their windows; ok is false when no pod matches.
+// the newest end of their windows; ok is false when no pod matches, or when
+// a pod that matches has no reading: a partial sum would undercount demand
+// and could scale down on missing data, so the step stays a gap instead.
 func (r *namespaceUsage) sum(sel labels.Selector, resource stuurmanv1.ResourceMetric) (windowEnd time.Time, v float64, ok bool) {
+	for _, l := range r.unread {
+		if sel.Matches(l) {
+			return time.Time{}, 0, false
+		}
+	}
 	for _, p := range r.pods {
 		if !sel.Matches(p.labels) {
 			continue

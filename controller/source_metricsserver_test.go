@@ -192,6 +192,7 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 	api := msWorkload(t, ns, "api", "api-1")
 	idle := msWorkload(t, ns, "idle") // no pods
 	warm := msWorkload(t, ns, "warm", "warm-1")
+	half := msWorkload(t, ns, "half", "half-1", "half-2") // half-2 never has metrics
 	msWorkload(t, ns, "stray", "stray-1") // not a target: its pods must not count
 	fake, srv := newFakeMetricsServer(t)
 	src := newMetricsServerSource(t, srv)
@@ -204,6 +205,7 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 			"web-2":   {"200m/200Mi"},
 			"api-1":   {fmt.Sprintf("%d/1Gi", k+1)},
 			"stray-1": {"7/7Gi"},
+			"half-1":  {"3/3Gi"},
 		}
 	}
 	webCPU := func(k int) float64 { return 0.305 + 0.01*float64(k) }
@@ -230,7 +232,7 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 	for _, k := range []int{0, 1, 3, 4} {
 		fake.set(ns, msT0.Add(time.Duration(k)*step+50*time.Second), usage(k))
 		end := msT0.Add(time.Duration(k+1)*step + 10*time.Second)
-		got := demand(end, cpu, web, api, idle, warm)
+		got := demand(end, cpu, web, api, idle, warm, half)
 		lists++
 		if n := fake.listCalls(ns); n != lists {
 			t.Fatalf("step %d: %d list calls of %s, want one per cycle (%d)", k, n, ns, lists)
@@ -246,7 +248,7 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 	// The last cycle: steps -2 and -1 precede the controller's start, step
 	// 2 was missed; web sums two pods and three containers.
 	end := msT0.Add(5*step + 10*time.Second)
-	got := demand(end, cpu, web, api, idle, warm) // within MaxAge: no new list
+	got := demand(end, cpu, web, api, idle, warm, half) // within MaxAge: no new list
 	if n := fake.listCalls(ns); n != lists {
 		t.Errorf("a second query within MaxAge made a list call: %d, want %d", n, lists)
 	}
@@ -258,6 +260,9 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 		{api, []float64{nan, nan, apiCPU(0), apiCPU(1), nan, apiCPU(3), apiCPU(4)}},
 		{idle, []float64{nan, nan, nan, nan, nan, nan, nan}},
 		{warm, []float64{nan, nan, nan, nan, nan, nan, nan}},
+		// One of two pods unread: a partial sum would undercount the
+		// demand, so every step is a gap.
+		{half, []float64{nan, nan, nan, nan, nan, nan, nan}},
 	} {
 		s := got[tc.target]
 		if !sameSeries(s, start, tc.want) {
