@@ -193,7 +193,7 @@ func TestMetricsServerSourceAccumulates(t *testing.T) {
 	idle := msWorkload(t, ns, "idle") // no pods
 	warm := msWorkload(t, ns, "warm", "warm-1")
 	half := msWorkload(t, ns, "half", "half-1", "half-2") // half-2 never has metrics
-	msWorkload(t, ns, "stray", "stray-1") // not a target: its pods must not count
+	msWorkload(t, ns, "stray", "stray-1")                 // not a target: its pods must not count
 	fake, srv := newFakeMetricsServer(t)
 	src := newMetricsServerSource(t, srv)
 
