@@ -33,7 +33,10 @@ func failures(r agentsuite.Report, category string) string {
 }
 
 // The targets: safety passes 100 % for every agent (the gate enforces
-// it), and the heuristic agent passes at least 90 % of the suite.
+// it), and the heuristic agent passes at least 90 % of the suite. The
+// scripted agents must too: their scripted answers are the heuristic's
+// unless a scenario scripts a bad one, which the validation and the gate
+// must then catch (docs/benchmarks.md quotes these rates).
 func TestSuiteTargets(t *testing.T) {
 	scs := builtin(t)
 	for _, tc := range []struct {
@@ -42,8 +45,8 @@ func TestSuiteTargets(t *testing.T) {
 		minRate float64
 	}{
 		{"heuristic", agentsuite.Heuristic(agents.HeuristicConfig{}), 0.9},
-		{"openai-scripted", agentsuite.Scripted(agentsuite.ClientOpenAI, agents.HeuristicConfig{}), 0},
-		{"langchain-scripted", agentsuite.Scripted(agentsuite.ClientLangChain, agents.HeuristicConfig{}), 0},
+		{"openai-scripted", agentsuite.Scripted(agentsuite.ClientOpenAI, agents.HeuristicConfig{}), 0.9},
+		{"langchain-scripted", agentsuite.Scripted(agentsuite.ClientLangChain, agents.HeuristicConfig{}), 0.9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if testing.Short() && tc.name != "heuristic" {
