@@ -206,12 +206,16 @@ func TestApprovedProposalIsRecheckedAgainstThePolicy(t *testing.T) {
 	wp := h.policy("cart", "cart", stuurmanv1.ModeApprove)
 	h.reconcile("cart")
 
-	approved := func(name string, to int32, hash string) *stuurmanv1.ActionProposal {
+	approved := func(name string, to int32, hash string, mode ...stuurmanv1.Mode) *stuurmanv1.ActionProposal {
+		made := stuurmanv1.ModeApprove
+		if len(mode) > 0 {
+			made = mode[0]
+		}
 		ap := &stuurmanv1.ActionProposal{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns, Labels: map[string]string{LabelPolicy: "cart", LabelTarget: "cart"}},
 			Spec: stuurmanv1.ActionProposalSpec{
 				PolicyName: "cart", Target: stuurmanv1.TargetRef{APIVersion: "apps/v1", Kind: "Deployment", Name: "cart"},
-				Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To(to)}, From: 2, Mode: stuurmanv1.ModeApprove,
+				Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To(to)}, From: 2, Mode: made,
 				Proposal:  stuurmanv1.AgentProposal{Action: stuurmanv1.Action{Type: stuurmanv1.ActionScale, Replicas: ptr.To(to)}, Reason: "hand-made", Confidence: 0.9, Agent: "heuristic"},
 				Decision:  stuurmanv1.PolicyDecision{Verdict: "needs_approval", PolicyHash: hash, DecidedAt: metav1.NewTime(h.clock.Now())},
 				ExpiresAt: metav1.NewTime(h.clock.Now().Add(time.Hour)),
@@ -238,8 +242,17 @@ func TestApprovedProposalIsRecheckedAgainstThePolicy(t *testing.T) {
 		{approved("cart-beyond-step", 8, hash), "scaleUp.step"},
 		{approved("cart-other-policy", 4, "0123456789abcdef"), "decided under policy"},
 	}
+	recommended := approved("cart-recommended", 3, hash, stuurmanv1.ModeRecommend)
 	h.clock.Step(time.Minute)
 	h.reconcile("cart")
+	// Made in Recommend mode: approved, but never carried out.
+	got := &stuurmanv1.ActionProposal{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(recommended), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != stuurmanv1.PhaseApproved {
+		t.Errorf("a proposal made in Recommend mode went %s (%s); want it left Approved until it expires", got.Status.Phase, got.Status.Message)
+	}
 	for _, tc := range cases {
 		got := &stuurmanv1.ActionProposal{}
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(tc.ap), got); err != nil {

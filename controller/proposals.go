@@ -86,7 +86,11 @@ func (r *Reconciler) settleProposals(ctx context.Context, wp *stuurmanv1.Workloa
 				what = "applied"
 			}
 			err = r.setPhase(ctx, ap, stuurmanv1.PhaseExpired, now, fmt.Sprintf("not %s before %s", what, ap.Spec.ExpiresAt.UTC().Format(time.RFC3339)))
-		case phase == stuurmanv1.PhaseApproved && (rt.cfg.mode == stuurmanv1.ModeApprove || rt.cfg.mode == stuurmanv1.ModeAuto):
+		// Only what was proposed to be carried out is carried out: a
+		// proposal made in Recommend mode waits and expires, even approved,
+		// even after the policy's mode changed.
+		case phase == stuurmanv1.PhaseApproved && (rt.cfg.mode == stuurmanv1.ModeApprove || rt.cfg.mode == stuurmanv1.ModeAuto) &&
+			ap.Spec.Mode != stuurmanv1.ModeRecommend:
 			w, ok := byName[ap.Spec.Target.Name]
 			if !ok || w.Target.Kind != ap.Spec.Target.Kind {
 				err = r.setPhase(ctx, ap, stuurmanv1.PhaseFailed, now, "the workload is no longer a target of the policy")
